@@ -35,8 +35,9 @@ pub struct Policies<'a> {
 /// Decides a request.
 pub fn evaluate<'a>(policies: &Policies<'a>, req: &Request<'_>) -> Decision<'a> {
     let mut scan = Scan::default();
+    let has_boundary = policies.boundary.is_some();
     let run = |set: Option<&'a PolicySet>, ty: PolicyType, scan: &mut Scan<'a>| {
-        set.map(|s| s.scan(ty, req, scan))
+        set.map(|s| s.scan(ty, req, has_boundary, scan))
     };
     let identity = run(policies.identity, PolicyType::Identity, &mut scan).unwrap_or_default();
     let resource = run(policies.resource, PolicyType::Resource, &mut scan).unwrap_or_default();
@@ -50,7 +51,7 @@ pub fn evaluate<'a>(policies: &Policies<'a>, req: &Request<'_>) -> Decision<'a> 
     let mut scp_gap = None;
     for (level, set) in policies.scps.iter().enumerate() {
         let level = u32::try_from(level).unwrap_or(u32::MAX);
-        let r = set.scan(PolicyType::Scp(level), req, &mut scan);
+        let r = set.scan(PolicyType::Scp(level), req, has_boundary, &mut scan);
         scp_denied |= r.denied;
         if !r.allowed && scp_gap.is_none() {
             scp_gap = Some(level);

@@ -127,9 +127,13 @@ impl Statement {
     }
 
     /// Tests the statement; the keys its conditions found missing are passed to `missing`.
+    ///
+    /// `has_boundary` tells whether the caller has a permissions boundary: AWS always applies
+    /// a `NotPrincipal` Deny to such a caller, whatever the element lists.
     pub(crate) fn applies<'p>(
         &'p self,
         req: &Request<'_>,
+        has_boundary: bool,
         missing: &mut impl FnMut(&'p str),
     ) -> Applies {
         match self.action.test(&req.action, req) {
@@ -145,6 +149,9 @@ impl Statement {
             }
         }
         let grant = match &self.principal {
+            Some(block) if block.negated && has_boundary && self.effect == Effect::Deny => {
+                Some(Grant::Limited)
+            }
             Some(block) => match block.grant_for(&req.caller) {
                 Some(grant) => Some(grant),
                 None => return Applies::No,

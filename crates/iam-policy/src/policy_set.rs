@@ -102,6 +102,7 @@ impl PolicySet {
         &'a self,
         policy_type: PolicyType,
         req: &Request<'_>,
+        has_boundary: bool,
         scan: &mut Scan<'a>,
     ) -> SetResult {
         let mut result = SetResult::default();
@@ -114,7 +115,10 @@ impl PolicySet {
                 continue;
             };
             let mut missing = |key: &'a str| scan.missing.push(key);
-            match (statement.applies(req, &mut missing), statement.effect()) {
+            match (
+                statement.applies(req, has_boundary, &mut missing),
+                statement.effect(),
+            ) {
                 (Applies::No, _) => {}
                 (Applies::Yes(grant), Effect::Allow) => {
                     result.allowed = true;

@@ -46,9 +46,7 @@ impl Values {
                 Ok(date::parse(value).is_some_and(|v| dates.iter().any(|d| cmp.holds(v, *d))))
             }
             Values::Bool(bools) => Ok(parse_bool(value).is_some_and(|v| bools.contains(&v))),
-            Values::Binary(blobs) => {
-                Ok(decode_base64(value).is_some_and(|v| blobs.contains(&v)))
-            }
+            Values::Binary(blobs) => Ok(decode_base64(value).is_some_and(|v| blobs.contains(&v))),
             Values::Ip(nets) => {
                 Ok(parse_ip(value).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip))))
             }
