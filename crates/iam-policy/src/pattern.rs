@@ -4,6 +4,8 @@
 //! matched directly; text with variables is resolved against the request first, and the
 //! resolved value is literal (a `*` inside a variable's value is not a wildcard).
 
+use std::borrow::Cow;
+
 use crate::context::{Lookup, Request};
 
 /// One piece of a parsed string.
@@ -63,6 +65,8 @@ enum Shape {
     Exact(Box<str>),
     /// `prefix*`: a prefix test.
     Prefix(Box<str>),
+    /// A lone variable: equality with its value.
+    Variable(Variable),
     /// Anything else, or anything with a variable: the general matcher.
     General,
 }
@@ -153,6 +157,10 @@ impl Template {
             Shape::Any => Ok(true),
             Shape::Exact(lit) => Ok(**lit == *text),
             Shape::Prefix(lit) => Ok(text.starts_with(&**lit)),
+            Shape::Variable(var) => match self.variable_value_ref(var, req)? {
+                Cow::Borrowed(value) => Ok(value == text),
+                Cow::Owned(value) => Ok(value == text),
+            },
             Shape::General => {
                 if self.has_variables() {
                     let resolved = self.resolve_pieces(req)?;
@@ -177,18 +185,27 @@ impl Template {
     }
 
     fn variable_value(&self, var: &Variable, req: &Request<'_>) -> Result<String, Unresolved> {
+        self.variable_value_ref(var, req).map(Cow::into_owned)
+    }
+
+    /// The value of a variable, lowercased when the template ignores case.
+    fn variable_value_ref<'r>(
+        &'r self,
+        var: &'r Variable,
+        req: &'r Request<'_>,
+    ) -> Result<Cow<'r, str>, Unresolved> {
         let value = match req.lookup(&var.key) {
-            Lookup::Single(v) => v.to_owned(),
+            Lookup::Single(v) => v,
             Lookup::Multi(_) => return Err(Unresolved::Multivalued),
             Lookup::Absent => match &var.default {
-                Some(d) => d.to_string(),
+                Some(d) => d,
                 None => return Err(Unresolved::Missing),
             },
         };
         Ok(if self.ignore_case {
-            value.to_lowercase()
+            Cow::Owned(value.to_lowercase())
         } else {
-            value
+            Cow::Borrowed(value)
         })
     }
 }
@@ -232,6 +249,7 @@ fn shape_of(pieces: &[Piece]) -> Shape {
         [Piece::Star] => Shape::Any,
         [Piece::Lit(s)] => Shape::Exact(s.clone()),
         [Piece::Lit(s), Piece::Star] => Shape::Prefix(s.clone()),
+        [Piece::Var(v)] => Shape::Variable(v.clone()),
         _ => Shape::General,
     }
 }

@@ -41,8 +41,23 @@ impl<'a> Caller<'a> {
             account: None,
             role_arn: None,
         };
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let [prefix, partition, service, _region, account, resource] = parts[..] else {
+        let mut parts = arn.splitn(6, ':');
+        let (
+            Some(prefix),
+            Some(partition),
+            Some(service),
+            Some(_region),
+            Some(account),
+            Some(resource),
+        ) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        )
+        else {
             return caller;
         };
         if prefix != "arn" || account.is_empty() {
