@@ -52,9 +52,10 @@ impl PolicyKind {
         }
     }
 
-    /// IAM requires `Sid` values to be alphanumeric and unique in its own policies.
+    /// IAM requires `Sid` values to be alphanumeric and unique in its own policies; resource
+    /// policies of other services and SCPs are more lenient about them.
     pub(crate) fn strict_sids(self) -> bool {
-        !matches!(self, PolicyKind::Resource)
+        !matches!(self, PolicyKind::Resource | PolicyKind::Scp)
     }
 }
 
@@ -77,4 +78,19 @@ pub fn check_size(text: &str, kind: PolicyKind) -> Result<(), crate::PolicyError
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_counts_non_whitespace_characters() {
+        assert_eq!(policy_size(" { \"a\" :\n 1 } "), 7);
+        let big = format!("{{\"Id\": \"{}\"}}", "x".repeat(6_200));
+        assert!(check_size(&big, PolicyKind::Managed).is_err());
+        assert!(check_size(&big, PolicyKind::RoleInline).is_ok());
+        let err = check_size(&big, PolicyKind::Managed).unwrap_err();
+        assert_eq!(err.code, "LimitExceeded");
+    }
 }
