@@ -1,0 +1,164 @@
+//! [`LogStore`]: the Raft log, vote and committed log id of one node, in sled.
+//!
+//! Entries live in the `log` tree keyed by the big-endian index; the vote, the committed log
+//! id and the last purged log id live in the `meta` tree. Every value is JSON. Writes come
+//! only through `&mut self` (openraft serializes them); clones handed out as log readers
+//! only read, and see every write at once because they share the sled trees.
+
+use std::fmt;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+
+use openraft::OptionalSend;
+use openraft::storage::RaftLogReader;
+use serde::de::DeserializeOwned;
+
+use super::codec::{from_json, index_key, key_index, to_json};
+use super::db::Db;
+use super::type_config::{Entry, LogId, TypeConfig, Vote};
+
+/// Meta key of the last saved vote.
+pub(crate) const VOTE_KEY: &str = "vote";
+/// Meta key of the last saved committed log id.
+pub(crate) const COMMITTED_KEY: &str = "committed";
+/// Meta key of the last purged log id.
+pub(crate) const PURGED_KEY: &str = "last_purged";
+
+/// The Raft log storage of one node: log entries, vote and committed log id on sled.
+///
+/// Implements [`openraft::storage::RaftLogStorage`] and is its own log reader; cloning it is
+/// cheap and the clone reads the same log.
+#[derive(Clone)]
+pub struct LogStore {
+    pub(crate) db: Db,
+}
+
+impl LogStore {
+    pub(crate) fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Reads and decodes the meta value under `key`.
+    pub(crate) fn read_meta<T: DeserializeOwned>(&self, key: &str) -> io::Result<Option<T>> {
+        match self.db.meta.get(key)? {
+            Some(bytes) => from_json(&bytes, key).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the meta value under `key`; durable only after the next flush.
+    pub(crate) fn write_meta<T: serde::Serialize>(&self, key: &str, value: &T) -> io::Result<()> {
+        self.db.meta.insert(key, to_json(value, key)?)?;
+        Ok(())
+    }
+
+    /// The id of the last purged entry, if any was purged.
+    pub(crate) fn last_purged(&self) -> io::Result<Option<LogId>> {
+        self.read_meta(PURGED_KEY)
+    }
+
+    /// The id of the last entry present in the log, if any.
+    pub(crate) fn last_present(&self) -> io::Result<Option<LogId>> {
+        match self.db.log.last()? {
+            Some((key, value)) => Ok(Some(decode_entry(&key, &value)?.log_id)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the present entries with `start <= index < end` (`end` `None`: to the last),
+    /// checking that they are consecutive.
+    pub(crate) fn read_entries(&self, start: u64, end: Option<u64>) -> io::Result<Vec<Entry>> {
+        let iter = match end {
+            Some(end) if end <= start => return Ok(Vec::new()),
+            Some(end) => self.db.log.range(index_key(start)..index_key(end)),
+            None => self.db.log.range(index_key(start)..),
+        };
+        let mut entries: Vec<Entry> = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            let entry = decode_entry(&key, &value)?;
+            if let Some(prev) = entries.last()
+                && prev.log_id.index.saturating_add(1) != entry.log_id.index
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "hole in the raft log between index {} and {}",
+                        prev.log_id.index, entry.log_id.index
+                    ),
+                ));
+            }
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+}
+
+/// Decodes a log entry and checks it sits under its own index.
+fn decode_entry(key: &[u8], value: &[u8]) -> io::Result<Entry> {
+    let index = key_index(key)?;
+    let entry: Entry = from_json(value, "log entry")?;
+    if entry.log_id.index != index {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "log entry {} stored under index {index}",
+                entry.log_id.index
+            ),
+        ));
+    }
+    Ok(entry)
+}
+
+/// Turns range bounds into `start..end` (`end` exclusive, `None` for unbounded).
+fn index_range<RB: RangeBounds<u64>>(range: &RB) -> Option<(u64, Option<u64>)> {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.checked_add(1)?,
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e.checked_add(1),
+        Bound::Excluded(&e) => Some(e),
+        Bound::Unbounded => None,
+    };
+    Some((start, end))
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + fmt::Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        match index_range(&range) {
+            Some((start, end)) => self.read_entries(start, end),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        self.read_meta(VOTE_KEY)
+    }
+}
+
+impl fmt::Debug for LogStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogStore").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_become_half_open_index_ranges() {
+        assert_eq!(index_range(&(3..7)), Some((3, Some(7))));
+        assert_eq!(index_range(&(3..=7)), Some((3, Some(8))));
+        assert_eq!(index_range(&(3..)), Some((3, None)));
+        assert_eq!(index_range(&(..)), Some((0, None)));
+        assert_eq!(index_range(&(0..=u64::MAX)), Some((0, None)));
+        let excluded_max = (Bound::Excluded(u64::MAX), Bound::Unbounded);
+        assert_eq!(index_range(&excluded_max), None);
+    }
+}

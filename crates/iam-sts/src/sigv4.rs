@@ -1,0 +1,329 @@
+//! Verifying AWS Signature Version 4: the canonical request and the signature are computed
+//! by the AWS SDK's own signer (`aws-sigv4`) with the stored secret, and compared with the
+//! caller's signature in constant time.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use subtle::ConstantTimeEq;
+
+use crate::secrets::Secret;
+
+/// The only algorithm accepted.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// How far a request's timestamp may be from the server's clock.
+pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// Why a request is not authenticated. The code is given to the caller; the secret is never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthError {
+    /// No `authorization` header.
+    MissingAuthentication,
+    /// The `authorization` header cannot be parsed.
+    MalformedAuthorization,
+    /// Not `AWS4-HMAC-SHA256`.
+    UnsupportedAlgorithm,
+    /// No valid `x-amz-date`.
+    MissingDate,
+    /// `host` or `x-amz-date` is not among the signed headers, or a signed header is absent.
+    MissingSignedHeader,
+    /// The credential scope's date is not the request's date.
+    CredentialScopeMismatch,
+    /// The timestamp is more than 5 minutes away from the server's clock.
+    RequestExpired,
+    /// No such access key.
+    UnknownAccessKey,
+    /// The access key is inactive.
+    InactiveAccessKey,
+    /// The session token is missing, invalid or expired.
+    InvalidSessionToken,
+    /// The signature does not match.
+    SignatureMismatch,
+}
+
+impl AuthError {
+    /// The reason code sent to the caller.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthError::MissingAuthentication => "MissingAuthenticationToken",
+            AuthError::MalformedAuthorization => "IncompleteSignature",
+            AuthError::UnsupportedAlgorithm => "IncompleteSignature",
+            AuthError::MissingDate => "MissingDate",
+            AuthError::MissingSignedHeader => "IncompleteSignature",
+            AuthError::CredentialScopeMismatch => "SignatureDoesNotMatch",
+            AuthError::RequestExpired => "RequestExpired",
+            AuthError::UnknownAccessKey => "InvalidClientTokenId",
+            AuthError::InactiveAccessKey => "InvalidClientTokenId",
+            AuthError::InvalidSessionToken => "ExpiredToken",
+            AuthError::SignatureMismatch => "SignatureDoesNotMatch",
+        }
+    }
+
+    /// A lowercase explanation without any secret.
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthError::MissingAuthentication => "the request is not signed",
+            AuthError::MalformedAuthorization => "the authorization header is malformed",
+            AuthError::UnsupportedAlgorithm => "only AWS4-HMAC-SHA256 signatures are accepted",
+            AuthError::MissingDate => "the request has no valid x-amz-date",
+            AuthError::MissingSignedHeader => {
+                "host and x-amz-date must be signed, and every signed header present"
+            }
+            AuthError::CredentialScopeMismatch => {
+                "the credential scope does not match the request date"
+            }
+            AuthError::RequestExpired => {
+                "the request timestamp is more than 5 minutes from the server time"
+            }
+            AuthError::UnknownAccessKey => "the access key id does not exist",
+            AuthError::InactiveAccessKey => "the access key is inactive",
+            AuthError::InvalidSessionToken => "the session token is invalid or expired",
+            AuthError::SignatureMismatch => "the signature does not match",
+        }
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// A parsed `authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    pub access_key_id: String,
+    /// `YYYYMMDD`
+    pub date: String,
+    pub region: String,
+    pub service: String,
+    /// Lowercased, in the order given.
+    pub signed_headers: Vec<String>,
+    pub signature: String,
+}
+
+/// Parses `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request,
+/// SignedHeaders=a;b, Signature=hex`.
+pub fn parse_authorization(header: &str) -> Result<Authorization, AuthError> {
+    let (algorithm, rest) = header
+        .trim()
+        .split_once(' ')
+        .ok_or(AuthError::MalformedAuthorization)?;
+    if algorithm != ALGORITHM {
+        return Err(AuthError::UnsupportedAlgorithm);
+    }
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        let (k, v) = part
+            .trim()
+            .split_once('=')
+            .ok_or(AuthError::MalformedAuthorization)?;
+        match k {
+            "Credential" => credential = Some(v),
+            "SignedHeaders" => signed = Some(v),
+            "Signature" => signature = Some(v),
+            _ => return Err(AuthError::MalformedAuthorization),
+        }
+    }
+    let (credential, signed, signature) = match (credential, signed, signature) {
+        (Some(c), Some(h), Some(s)) => (c, h, s),
+        _ => return Err(AuthError::MalformedAuthorization),
+    };
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [akid, date, region, service, "aws4_request"] = scope[..] else {
+        return Err(AuthError::MalformedAuthorization);
+    };
+    let valid_sig = signature.len() == 64 && signature.bytes().all(|b| b.is_ascii_hexdigit());
+    if akid.is_empty() || date.len() != 8 || !valid_sig {
+        return Err(AuthError::MalformedAuthorization);
+    }
+    Ok(Authorization {
+        access_key_id: akid.to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        signed_headers: signed.split(';').map(str::to_ascii_lowercase).collect(),
+        signature: signature.to_ascii_lowercase(),
+    })
+}
+
+/// A signed HTTP request, as the server received it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    /// The path and query, e.g. `/iam.v1.Iam/CreateUser`.
+    pub path_and_query: &'a str,
+    /// Every header, names in any case (`host` must be present).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Hex SHA-256 of the payload the client signed.
+    pub payload_sha256: &'a str,
+}
+
+impl SignedRequest<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+
+    /// The request's `x-amz-date`.
+    pub fn amz_date(&self) -> Option<&str> {
+        self.header("x-amz-date")
+    }
+}
+
+/// Parses `YYYYMMDDTHHMMSSZ`.
+pub fn parse_amz_date(text: &str) -> Option<SystemTime> {
+    let valid = text.len() == 16
+        && text.get(8..9) == Some("T")
+        && text.get(15..16) == Some("Z")
+        && text.get(0..8)?.bytes().all(|b| b.is_ascii_digit())
+        && text.get(9..15)?.bytes().all(|b| b.is_ascii_digit());
+    if !valid {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    let secs = days * 86_400 + hh * 3_600 + mm * 60 + ss;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+}
+
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+}
+
+fn check_skew(time: SystemTime, now: SystemTime) -> Result<(), AuthError> {
+    let skew = match time.duration_since(now) {
+        Ok(ahead) => ahead,
+        Err(behind) => behind.duration(),
+    };
+    if skew > MAX_SKEW {
+        Err(AuthError::RequestExpired)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks the timestamp and the signature of a request signed by `auth.access_key_id`
+/// whose secret is `secret`.
+pub fn verify_request(
+    req: &SignedRequest<'_>,
+    auth: &Authorization,
+    secret: &Secret,
+    now: SystemTime,
+) -> Result<(), AuthError> {
+    let amz_date = req.amz_date().ok_or(AuthError::MissingDate)?;
+    let time = parse_amz_date(amz_date).ok_or(AuthError::MissingDate)?;
+    if amz_date.get(0..8) != Some(auth.date.as_str()) {
+        return Err(AuthError::CredentialScopeMismatch);
+    }
+    check_skew(time, now)?;
+    let signs = |h: &str| auth.signed_headers.iter().any(|s| s == h);
+    if !signs("host") || !signs("x-amz-date") {
+        return Err(AuthError::MissingSignedHeader);
+    }
+    let mut headers = Vec::with_capacity(auth.signed_headers.len());
+    for name in &auth.signed_headers {
+        let value = req.header(name).ok_or(AuthError::MissingSignedHeader)?;
+        headers.push((name.as_str(), value));
+    }
+    let expected = compute_request_signature(req, auth, secret, time, headers)?;
+    constant_time_eq(&expected, &auth.signature)
+}
+
+fn compute_request_signature(
+    req: &SignedRequest<'_>,
+    auth: &Authorization,
+    secret: &Secret,
+    time: SystemTime,
+    headers: Vec<(&str, &str)>,
+) -> Result<String, AuthError> {
+    let identity: Identity =
+        Credentials::new(&auth.access_key_id, secret.expose(), None, None, "iamd").into();
+    let mut settings = SigningSettings::default();
+    settings.excluded_headers = Some(Vec::new());
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&auth.region)
+        .name(&auth.service)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|_| AuthError::MalformedAuthorization)?;
+    let signable = SignableRequest::new(
+        req.method,
+        req.path_and_query,
+        headers.into_iter(),
+        SignableBody::Precomputed(req.payload_sha256.to_owned()),
+    )
+    .map_err(|_| AuthError::MalformedAuthorization)?;
+    let output = sign(signable, &params.into()).map_err(|_| AuthError::MalformedAuthorization)?;
+    Ok(output.signature().to_owned())
+}
+
+/// Verifies a signature over a string to sign that an end client computed for a request it
+/// sent elsewhere (`Authorize` on behalf of a client). Returns the credential scope's
+/// region and service.
+pub fn verify_string_to_sign(
+    string_to_sign: &str,
+    signature: &str,
+    secret: &Secret,
+    now: SystemTime,
+) -> Result<(String, String), AuthError> {
+    let mut lines = string_to_sign.split('\n');
+    let (Some(algorithm), Some(amz_date), Some(scope), Some(hash), None) = (
+        lines.next(),
+        lines.next(),
+        lines.next(),
+        lines.next(),
+        lines.next(),
+    ) else {
+        return Err(AuthError::MalformedAuthorization);
+    };
+    if algorithm != ALGORITHM {
+        return Err(AuthError::UnsupportedAlgorithm);
+    }
+    let valid_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = scope.split('/').collect();
+    let [date, region, service, "aws4_request"] = parts[..] else {
+        return Err(AuthError::MalformedAuthorization);
+    };
+    if !valid_hash {
+        return Err(AuthError::MalformedAuthorization);
+    }
+    let time = parse_amz_date(amz_date).ok_or(AuthError::MissingDate)?;
+    if amz_date.get(0..8) != Some(date) {
+        return Err(AuthError::CredentialScopeMismatch);
+    }
+    check_skew(time, now)?;
+    let key = v4::generate_signing_key(secret.expose(), time, region, service);
+    let expected = v4::calculate_signature(key, string_to_sign.as_bytes());
+    constant_time_eq(&expected, &signature.to_ascii_lowercase())?;
+    Ok((region.to_owned(), service.to_owned()))
+}
+
+fn constant_time_eq(expected: &str, given: &str) -> Result<(), AuthError> {
+    if expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AuthError::SignatureMismatch)
+    }
+}
