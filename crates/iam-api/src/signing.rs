@@ -98,14 +98,24 @@ pub fn sign_headers(
 }
 
 /// A tower layer that signs every request of a tonic channel.
+///
+/// A tonic `Channel` adds the endpoint's authority to the request only inside itself, so
+/// the layer must be told the `host` it signs: [`SigV4Layer::with_host`] (`127.0.0.1:7300`).
 #[derive(Debug, Clone)]
 pub struct SigV4Layer {
     creds: SigningCredentials,
+    host: Option<String>,
 }
 
 impl SigV4Layer {
     pub fn new(creds: SigningCredentials) -> Self {
-        SigV4Layer { creds }
+        SigV4Layer { creds, host: None }
+    }
+
+    /// The `host` (authority, `HOST:PORT`) of the endpoint the channel connects to.
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
     }
 }
 
@@ -116,6 +126,7 @@ impl<S> Layer<S> for SigV4Layer {
         SigV4Service {
             inner,
             creds: self.creds.clone(),
+            host: self.host.clone(),
         }
     }
 }
@@ -125,6 +136,7 @@ impl<S> Layer<S> for SigV4Layer {
 pub struct SigV4Service<S> {
     inner: S,
     creds: SigningCredentials,
+    host: Option<String>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -148,6 +160,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let creds = self.creds.clone();
+        let configured_host = self.host.clone();
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
             let bytes: Bytes = body
@@ -155,10 +168,8 @@ where
                 .await
                 .map_err(Into::<BoxError>::into)?
                 .to_bytes();
-            let host = parts
-                .uri
-                .authority()
-                .map(|a| a.as_str().to_owned())
+            let host = configured_host
+                .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
                 .unwrap_or_default();
             let content_type = parts
                 .headers

@@ -1,20 +1,79 @@
 //! `iamctl`: the command line client of iamd, shaped like the AWS CLI.
 //!
-//! This first piece holds the offline policy simulator; the commands that talk to a cluster
-//! arrive with the node.
+//! - `iamctl simulate FILE...`: the offline policy simulator (no server).
+//! - `iamctl iam <command>`: the management api (`create-user`, `attach-role-policy`, …).
+//! - `iamctl authorize`: asks iamd for one decision.
+//!
+//! Remote commands sign every call with SigV4 (credentials as the AWS CLI finds them, see
+//! [`credentials`]) and print the response as JSON with AWS's field names, or as a table.
+//! Exit codes follow the AWS CLI: 252 usage, 253 credentials or configuration, 254 an
+//! error answered by the service, 255 anything else (such as a connection failure).
 
+#[macro_use]
+mod client;
+mod authorize;
+mod cmd_account;
+mod cmd_attach;
+mod cmd_credentials;
+mod cmd_groups;
+mod cmd_inline;
+mod cmd_policies;
+mod cmd_roles;
+mod cmd_tags;
+mod cmd_users;
+mod credentials;
+mod iam;
+mod names;
+mod output;
+mod paging;
+mod paramfile;
+mod protojson;
 mod simulate;
+mod wire;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+use crate::client::{CliError, Ctx};
+use crate::credentials::CredentialFlags;
+use crate::output::Format;
 
 /// Command line client for iamd.
 #[derive(Debug, Parser)]
 #[command(name = "iamctl", version, about)]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Options of every remote command, accepted before or after the command name.
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// The iamd node to call.
+    #[arg(
+        long,
+        global = true,
+        env = "IAMD_ENDPOINT",
+        default_value = "http://127.0.0.1:7300"
+    )]
+    endpoint_url: String,
+    /// The profile of the credentials file to use; environment keys are then ignored.
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// The credentials file (INI, as `~/.aws/credentials` or iamd's `root-credentials`).
+    #[arg(long, global = true, value_name = "PATH")]
+    credentials_file: Option<PathBuf>,
+    /// The region requests are signed for.
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// How to print the response.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Json)]
+    output: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,13 +86,102 @@ enum Command {
     Simulate {
         /// Case files, decided in the order given.
         #[arg(required = true, value_name = "FILE")]
-        files: Vec<std::path::PathBuf>,
+        files: Vec<PathBuf>,
     },
+    /// Manage users, groups, roles, policies and credentials (as `aws iam`).
+    Iam {
+        #[command(subcommand)]
+        command: iam::IamCommand,
+    },
+    /// Ask iamd whether a principal may perform an action on a resource.
+    Authorize(authorize::AuthorizeArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Simulate { files } => simulate::run(&files),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to standard output and succeed; usage errors exit 252.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 252 } else { 0 });
+        }
+    };
+    let remote = match cli.command {
+        Command::Simulate { files } => return simulate::run(&files),
+        Command::Iam { command } => Remote::Iam(command),
+        Command::Authorize(args) => Remote::Authorize(args),
+    };
+    match run_remote(&cli.global, remote) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// A command that calls iamd.
+#[derive(Debug)]
+enum Remote {
+    Iam(iam::IamCommand),
+    Authorize(authorize::AuthorizeArgs),
+}
+
+fn run_remote(global: &GlobalArgs, remote: Remote) -> Result<(), CliError> {
+    let flags = CredentialFlags {
+        profile: global.profile.clone(),
+        credentials_file: global.credentials_file.clone(),
+        region: global.region.clone(),
+    };
+    let creds = credentials::resolve(&flags, &|name| std::env::var(name).ok(), &|path| {
+        std::fs::read_to_string(path)
+    })
+    .map_err(CliError::Config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Internal(format!("cannot start the runtime: {e}")))?;
+    let value: Value = runtime.block_on(async {
+        let mut ctx: Ctx = client::connect(&global.endpoint_url, creds).await?;
+        match remote {
+            Remote::Iam(command) => command.run(&mut ctx).await,
+            Remote::Authorize(args) => authorize::run(args, &mut ctx).await,
+        }
+    })?;
+    output::print(&value, global.output)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn commands_and_flags_are_kebab_case_as_in_the_aws_cli() {
+        let cli = Cli::try_parse_from([
+            "iamctl",
+            "iam",
+            "create-role",
+            "--role-name",
+            "trader",
+            "--assume-role-policy-document",
+            "{}",
+            "--tags",
+            "Key=desk,Value=fx",
+            "Key=team,Value=rates",
+            "--output",
+            "table",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.output, Format::Table);
+        assert!(matches!(cli.command, Command::Iam { .. }));
+        let unknown = Cli::try_parse_from(["iamctl", "iam", "create-user", "--bogus"]);
+        assert!(unknown.unwrap_err().use_stderr());
     }
 }

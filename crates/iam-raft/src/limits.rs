@@ -1,0 +1,26 @@
+//! The sizes, timeouts and names the peer transport runs with.
+
+use std::time::Duration;
+
+/// The largest gRPC message a node sends or accepts on the peer port (64 MiB), on both the
+/// client and the server. Log batches and snapshot chunks stay far below it; it only bounds
+/// what a confused or hostile peer can make a node buffer.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest snapshot chunk sent in one `InstallSnapshot` message (1 MiB), or less when
+/// openraft's `snapshot_max_chunk_size` is smaller.
+pub const SNAPSHOT_CHUNK_BYTES: usize = 1024 * 1024;
+
+/// How long a node waits for a TCP connection to a peer before reporting it unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a follower waits for the leader to answer a forwarded write (proposed, committed
+/// and applied on the leader).
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The gRPC metadata key that carries the address of the leader, when a request must go
+/// elsewhere (absent when no leader is known).
+pub const LEADER_METADATA: &str = "x-iam-leader";
+
+/// The openraft cluster name every iamd node runs with.
+pub const CLUSTER_NAME: &str = "iamd";

@@ -1,0 +1,101 @@
+//! Membership changes and leadership transfer, on the leader.
+//!
+//! Add a node as a learner, wait until it caught up, then make it a voter with
+//! [`RaftNode::change_membership`]; one change at a time. These calls are not forwarded: on
+//! a follower they answer [`AdminError::NotLeader`] with the leader's address.
+
+use std::collections::BTreeSet;
+
+use iam_store::Machine;
+use iam_store::raft::{NodeId, TypeConfig};
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::raft::ClientWriteResponse;
+use openraft::{BasicNode, ChangeMembers};
+
+use super::{AdminError, RaftNode};
+
+impl<M: Machine> RaftNode<M> {
+    /// Adds node `id`, reachable at `addr`, as a learner; with `blocking`, returns only once
+    /// it caught up with the leader's log. Returns the log index of the change.
+    pub async fn add_learner(
+        &self,
+        id: NodeId,
+        addr: impl Into<String>,
+        blocking: bool,
+    ) -> Result<u64, AdminError> {
+        let node = BasicNode::new(addr.into());
+        self.admin(self.raft.add_learner(id, node, blocking).await)
+    }
+
+    /// Makes `voters` the voters of the cluster (every one already a member, learners
+    /// included). With `retain`, removed voters stay as learners; without, they leave.
+    pub async fn change_membership(
+        &self,
+        voters: BTreeSet<NodeId>,
+        retain: bool,
+    ) -> Result<u64, AdminError> {
+        let change = ChangeMembers::ReplaceAllVoters(voters);
+        self.admin(self.raft.change_membership(change, retain).await)
+    }
+
+    /// Removes node `id` from the cluster, voter or learner.
+    pub async fn remove_node(&self, id: NodeId) -> Result<u64, AdminError> {
+        let metrics = self.metrics();
+        let change = if metrics.voters.contains(&id) {
+            ChangeMembers::RemoveVoters(BTreeSet::from([id]))
+        } else if metrics.members.contains_key(&id) {
+            ChangeMembers::RemoveNodes(BTreeSet::from([id]))
+        } else {
+            return Err(AdminError::UnknownNode(id));
+        };
+        self.admin(self.raft.change_membership(change, false).await)
+    }
+
+    /// Asks the leader (this node) to hand leadership to the voter `to`. Returns once the
+    /// request is made; watch [`Self::metrics`] for the new leader.
+    pub async fn transfer_leader(&self, to: NodeId) -> Result<(), AdminError> {
+        let metrics = self.metrics();
+        if metrics.leader != Some(self.id) {
+            return Err(AdminError::NotLeader {
+                leader: metrics.leader_addr,
+            });
+        }
+        if !metrics.voters.contains(&to) {
+            return Err(AdminError::UnknownNode(to));
+        }
+        self.raft
+            .trigger()
+            .transfer_leader(to)
+            .await
+            .map_err(|e| AdminError::Stopped(e.to_string()))
+    }
+
+    /// The log index of a membership change, or why it failed.
+    fn admin(
+        &self,
+        result: Result<
+            ClientWriteResponse<TypeConfig>,
+            RaftError<TypeConfig, ClientWriteError<TypeConfig>>,
+        >,
+    ) -> Result<u64, AdminError> {
+        match result {
+            Ok(written) => Ok(written.log_id.index),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to)))
+            | Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(to))) => {
+                Err(AdminError::NotLeader {
+                    leader: to
+                        .leader_node
+                        .map(|node| node.addr)
+                        .or_else(|| to.leader_id.and_then(|id| self.addr_of(id))),
+                })
+            }
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
+                Err(AdminError::Rejected(e.to_string()))
+            }
+            Err(RaftError::APIError(ClientWriteError::PreconditionFailed(e))) => {
+                Err(AdminError::Rejected(e.to_string()))
+            }
+            Err(RaftError::Fatal(fatal)) => Err(AdminError::Stopped(fatal.to_string())),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! [`RaftGrpc`]: the server side of `iam.internal.v1.RaftService`, for trusted peers only.
+//!
+//! The Raft RPCs hand the decoded openraft message to the local Raft and answer its result,
+//! error included, inside the payload. `Forward` proposes a follower's write on this node
+//! and answers once it is applied; when this node is not the leader it refuses with
+//! `UNAVAILABLE` and the leader's address in `x-iam-leader`, and never forwards again.
+
+mod errors;
+mod snapshot;
+
+use std::marker::PhantomData;
+
+use futures_util::StreamExt;
+use iam_api::internal as pb;
+use iam_api::internal::raft_service_server::{RaftService, RaftServiceServer};
+use iam_store::Machine;
+use iam_store::raft::{Raft, Request, TypeConfig};
+use openraft::error::{ClientWriteError, RaftError};
+use tonic::{Response, Status, Streaming};
+
+pub use errors::ServiceError;
+pub(crate) use errors::{leader_of, with_leader};
+use snapshot::Assembly;
+
+use crate::limits::MAX_MESSAGE_BYTES;
+use crate::propose;
+use crate::wire::{self, Forwarded, TransferAnswer, VoteCall};
+
+/// The peer service of one node whose replicated state is the machine `M`.
+pub struct RaftGrpc<M: Machine> {
+    raft: Raft<M>,
+    machine: PhantomData<fn() -> M>,
+}
+
+impl<M: Machine> RaftGrpc<M> {
+    /// The service answering for `raft`.
+    pub fn new(raft: Raft<M>) -> Self {
+        Self {
+            raft,
+            machine: PhantomData,
+        }
+    }
+
+    /// The tonic service, with [`MAX_MESSAGE_BYTES`] as its message size limit both ways.
+    pub fn into_server(self) -> RaftServiceServer<Self> {
+        RaftServiceServer::new(self)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// Proposes a forwarded command and returns where it landed and what it answered.
+    async fn forward_write(&self, command: &[u8]) -> Result<Forwarded, ServiceError> {
+        // Decoding as the machine's command here, not only on apply, turns a command from an
+        // incompatible node into a refusal instead of a log entry that stops every node.
+        let command: M::Command = wire::decode(command, "command").map_err(ServiceError::Decode)?;
+        let request = Request::encode::<M>(&command)
+            .map_err(|e| ServiceError::Encode(wire::from_io(&e, "command")))?;
+        match propose::client_write(&self.raft, request).await {
+            Ok(written) => Ok(Forwarded {
+                log_index: written.log_id.index,
+                response: written.data,
+            }),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to))) => {
+                Err(ServiceError::NotLeader {
+                    leader: to.leader_node.map(|node| node.addr),
+                })
+            }
+            Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(to))) => {
+                Err(ServiceError::Discarded {
+                    leader: to.leader_node.map(|node| node.addr),
+                })
+            }
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
+                Err(ServiceError::Refused(e.to_string()))
+            }
+            Err(RaftError::APIError(ClientWriteError::PreconditionFailed(e))) => {
+                Err(ServiceError::Refused(e.to_string()))
+            }
+            Err(RaftError::Fatal(fatal)) => Err(ServiceError::Stopped(fatal.to_string())),
+        }
+    }
+
+    /// Reads a whole `InstallSnapshot` stream and installs the snapshot.
+    async fn install(
+        &self,
+        mut stream: Streaming<pb::InstallSnapshotRequest>,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let mut assembly = Assembly::default();
+        while let Some(message) = stream.next().await {
+            let message = message.map_err(|s| ServiceError::Interrupted(s.message().to_owned()))?;
+            assembly.push(message)?;
+        }
+        let (vote, snapshot) = assembly.finish()?;
+        let bytes = snapshot.snapshot.get_ref().len();
+        let answer: Result<_, RaftError<TypeConfig>> = self
+            .raft
+            .install_full_snapshot(vote, snapshot)
+            .await
+            .map_err(RaftError::Fatal);
+        tracing::info!(bytes, ok = answer.is_ok(), "snapshot received");
+        wire::encode(&answer, "install-snapshot response").map_err(ServiceError::Encode)
+    }
+}
+
+#[tonic::async_trait]
+impl<M: Machine> RaftService for RaftGrpc<M> {
+    async fn append_entries(
+        &self,
+        request: tonic::Request<pb::AppendEntriesRequest>,
+    ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
+        let rpc = wire::decode(&request.into_inner().payload, "append-entries request")
+            .map_err(ServiceError::Decode)?;
+        let answer = self.raft.append_entries(rpc).await;
+        let payload =
+            wire::encode(&answer, "append-entries response").map_err(ServiceError::Encode)?;
+        Ok(Response::new(pb::AppendEntriesResponse { payload }))
+    }
+
+    async fn vote(
+        &self,
+        request: tonic::Request<pb::VoteRequest>,
+    ) -> Result<Response<pb::VoteResponse>, Status> {
+        let call: VoteCall = wire::decode(&request.into_inner().payload, "vote request")
+            .map_err(ServiceError::Decode)?;
+        let payload = match call {
+            VoteCall::Vote(rpc) => wire::encode(&self.raft.vote(rpc).await, "vote response"),
+            VoteCall::PreVote(rpc) => wire::encode(&self.raft.pre_vote(rpc).await, "vote response"),
+            VoteCall::TransferLeader(rpc) => {
+                let answer: TransferAnswer = self
+                    .raft
+                    .handle_transfer_leader(rpc)
+                    .await
+                    .map_err(RaftError::Fatal);
+                wire::encode(&answer, "transfer-leader response")
+            }
+        }
+        .map_err(ServiceError::Encode)?;
+        Ok(Response::new(pb::VoteResponse { payload }))
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: tonic::Request<Streaming<pb::InstallSnapshotRequest>>,
+    ) -> Result<Response<pb::InstallSnapshotResponse>, Status> {
+        let payload = self.install(request.into_inner()).await?;
+        Ok(Response::new(pb::InstallSnapshotResponse { payload }))
+    }
+
+    async fn forward(
+        &self,
+        request: tonic::Request<pb::ForwardRequest>,
+    ) -> Result<Response<pb::ForwardResponse>, Status> {
+        let request = request.into_inner();
+        let request_id = request.request_id.as_str();
+        let forwarded = self
+            .forward_write(&request.command)
+            .await
+            .inspect_err(|e| {
+                tracing::debug!(request_id, error = %e, "forwarded write refused");
+            })?;
+        tracing::debug!(
+            request_id,
+            log_index = forwarded.log_index,
+            "forwarded write applied"
+        );
+        let payload = wire::encode(&forwarded, "forward response").map_err(ServiceError::Encode)?;
+        Ok(Response::new(pb::ForwardResponse { payload }))
+    }
+}
+
+impl<M: Machine> std::fmt::Debug for RaftGrpc<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftGrpc")
+            .field("node_id", self.raft.node_id())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,433 @@
+//! The `Authorization` service: `Authorize` and `BatchAuthorize`, answered from this node's
+//! memory (the authorization view) by the policy engine.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use iam_api::v1 as pb;
+use iam_api::v1::authorization_server::Authorization;
+use iam_policy::{
+    ContextValue, Decision, DecisionKind, Policies, Policy, PolicyKind, PolicySet, PolicyType,
+    Request as EngineRequest, evaluate,
+};
+use iam_store::model::KeyStatus;
+use iam_store::view::{AuthzView, PrincipalView};
+use iam_sts::AuthError;
+use iam_sts::sigv4::verify_string_to_sign;
+use tonic::{Request, Response, Status};
+
+use super::caller;
+use crate::auth::Caller;
+use crate::errors;
+use crate::node::{Node, base_context};
+
+/// Limits of a request's context.
+pub const MAX_CONTEXT_KEYS: usize = 100;
+/// Values of one multivalued key.
+pub const MAX_CONTEXT_VALUES: usize = 100;
+/// Characters of one value.
+pub const MAX_VALUE_CHARS: usize = 4_096;
+/// Items of one `BatchAuthorize`.
+pub const MAX_BATCH: usize = 100;
+
+/// Keys only iamd sets, from the subject's identity: a caller may not supply them.
+fn is_identity_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.starts_with("aws:principaltag/")
+        || matches!(
+            k.as_str(),
+            "aws:principalarn"
+                | "aws:principalaccount"
+                | "aws:principaltype"
+                | "aws:username"
+                | "aws:userid"
+                | "aws:principaltagkeys"
+        )
+}
+
+/// The `Authorization` service.
+#[derive(Debug, Clone)]
+pub struct AuthorizationApi {
+    pub node: Arc<Node>,
+}
+
+/// One item to decide, whatever rpc it came from.
+struct Item<'a> {
+    action: &'a str,
+    resource: &'a str,
+    context: &'a std::collections::HashMap<String, pb::ContextValue>,
+    resource_policy: &'a str,
+    resource_account: &'a str,
+    principal_arn: Option<&'a str>,
+    sigv4: Option<&'a pb::SigV4Signature>,
+}
+
+/// The subject of an item, or why it could not be established (a decision, not an error).
+enum Subject {
+    Found(Arc<PrincipalView>),
+    Failed(&'static str),
+}
+
+impl AuthorizationApi {
+    async fn consistency(&self, min_revision: u64, consistency: i32) -> Result<(), Status> {
+        if consistency == pb::Consistency::Linearizable as i32 {
+            let timeout = Duration::from_millis(self.node.config.min_revision_wait_ms);
+            let index = self
+                .node
+                .raft
+                .linearizable_barrier(timeout)
+                .await
+                .map_err(|e| {
+                    errors::unavailable(
+                        &format!("cannot confirm leadership for a linearizable read: {e}"),
+                        None,
+                    )
+                })?;
+            self.node.wait_revision(index).await?;
+        }
+        if min_revision > 0 {
+            self.node.wait_revision(min_revision).await?;
+        }
+        Ok(())
+    }
+
+    fn subject(
+        &self,
+        caller: &Caller,
+        view: &AuthzView,
+        item: &Item<'_>,
+    ) -> Result<Subject, Status> {
+        let found = match (item.principal_arn, item.sigv4) {
+            (None, None) => return Ok(Subject::Found(Arc::clone(&caller.principal))),
+            (Some(arn), _) => match view.principal_by_arn(arn) {
+                Some(p) => Arc::clone(p),
+                None => {
+                    // Ask before answering, so unauthorized callers learn nothing.
+                    self.node
+                        .authorize(caller, "iam:AuthorizeOnBehalfOf", arn)?;
+                    return Ok(Subject::Failed("subject_not_found"));
+                }
+            },
+            (None, Some(sig)) => match self.verify_client(view, sig) {
+                Ok(p) => p,
+                Err(e) => return Ok(Subject::Failed(subject_code(e))),
+            },
+        };
+        self.node
+            .authorize(caller, "iam:AuthorizeOnBehalfOf", &found.arn)?;
+        Ok(Subject::Found(found))
+    }
+
+    fn verify_client(
+        &self,
+        view: &AuthzView,
+        sig: &pb::SigV4Signature,
+    ) -> Result<Arc<PrincipalView>, AuthError> {
+        let key = view
+            .key(&sig.access_key_id)
+            .ok_or(AuthError::UnknownAccessKey)?;
+        if key.status != KeyStatus::Active {
+            return Err(AuthError::InactiveAccessKey);
+        }
+        if !sig.session_token.is_empty() {
+            return Err(AuthError::InvalidSessionToken);
+        }
+        let secret = self
+            .node
+            .cluster_key
+            .unseal(&key.sealed_secret)
+            .map_err(|_| AuthError::UnknownAccessKey)?;
+        verify_string_to_sign(
+            &sig.string_to_sign,
+            &sig.signature,
+            &secret,
+            SystemTime::now(),
+        )?;
+        view.principal(&key.principal)
+            .cloned()
+            .ok_or(AuthError::UnknownAccessKey)
+    }
+
+    fn decide(
+        &self,
+        caller: &Caller,
+        view: &AuthzView,
+        item: &Item<'_>,
+    ) -> Result<pb::AuthorizeResult, Status> {
+        if item.action.is_empty() {
+            return Err(errors::invalid("action", "`action` is required"));
+        }
+        if item.resource.is_empty() {
+            return Err(errors::invalid("resource", "`resource` is required"));
+        }
+        let subject = match self.subject(caller, view, item)? {
+            Subject::Found(p) => p,
+            Subject::Failed(code) => {
+                return Ok(pb::AuthorizeResult {
+                    decision: pb::Decision::ImplicitDeny as i32,
+                    explanation: Some(pb::Explanation {
+                        reason: code.into(),
+                        message: "the subject could not be authenticated or found".into(),
+                        ..pb::Explanation::default()
+                    }),
+                    principal_arn: String::new(),
+                });
+            }
+        };
+        let mut ctx = base_context(&subject);
+        if item.context.len() > MAX_CONTEXT_KEYS {
+            return Err(errors::invalid(
+                "context",
+                format!("at most {MAX_CONTEXT_KEYS} context keys"),
+            ));
+        }
+        for (key, value) in item.context {
+            if is_identity_key(key) {
+                return Err(errors::invalid(
+                    "context",
+                    format!("context key `{key}` is set by iamd from the subject"),
+                ));
+            }
+            ctx.insert(key, context_value(key, value)?);
+        }
+        let resource_policy = match item.resource_policy {
+            "" => None,
+            text => {
+                let p = Policy::parse(text, PolicyKind::Resource).map_err(|e| {
+                    errors::status(
+                        tonic::Code::InvalidArgument,
+                        e.code,
+                        &e.message,
+                        Some("resource_policy"),
+                    )
+                })?;
+                Some(PolicySet::new([(
+                    Arc::from("resource_policy"),
+                    Arc::new(p),
+                )]))
+            }
+        };
+        let resource_account = if item.resource_account.is_empty() {
+            subject.account.as_str()
+        } else {
+            item.resource_account
+        };
+        let req = EngineRequest::new(
+            &subject.arn,
+            &subject.account,
+            resource_account,
+            item.action,
+            item.resource,
+            &ctx,
+        );
+        let policies = Policies {
+            identity: Some(&subject.identity),
+            resource: resource_policy.as_ref(),
+            boundary: subject.boundary.as_ref(),
+            ..Policies::default()
+        };
+        let decision = evaluate(&policies, &req);
+        Ok(pb::AuthorizeResult {
+            decision: decision_kind(decision.kind) as i32,
+            explanation: Some(explanation(&decision)),
+            principal_arn: subject.arn.clone(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Authorization for AuthorizationApi {
+    async fn authorize(
+        &self,
+        request: Request<pb::AuthorizeRequest>,
+    ) -> Result<Response<pb::AuthorizeResponse>, Status> {
+        let c = caller(&request)?;
+        let r = request.into_inner();
+        self.consistency(r.min_revision, r.consistency).await?;
+        let view = self.node.view.load();
+        let (principal_arn, sigv4) = subject_of(r.subject.as_ref());
+        let item = Item {
+            action: &r.action,
+            resource: &r.resource,
+            context: &r.context,
+            resource_policy: &r.resource_policy,
+            resource_account: &r.resource_account,
+            principal_arn,
+            sigv4,
+        };
+        let result = self.decide(&c, &view, &item)?;
+        Ok(Response::new(pb::AuthorizeResponse {
+            decision: result.decision,
+            explanation: result.explanation,
+            revision: view.revision,
+            stale: false,
+            principal_arn: result.principal_arn,
+        }))
+    }
+
+    async fn batch_authorize(
+        &self,
+        request: Request<pb::BatchAuthorizeRequest>,
+    ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
+        let c = caller(&request)?;
+        let r = request.into_inner();
+        if r.items.is_empty() || r.items.len() > MAX_BATCH {
+            return Err(errors::invalid(
+                "items",
+                format!("`items` must hold 1 to {MAX_BATCH} items"),
+            ));
+        }
+        self.consistency(r.min_revision, r.consistency).await?;
+        let view = self.node.view.load();
+        let mut results = Vec::with_capacity(r.items.len());
+        for it in &r.items {
+            let (principal_arn, sigv4) = item_subject(it.subject.as_ref());
+            let item = Item {
+                action: &it.action,
+                resource: &it.resource,
+                context: &it.context,
+                resource_policy: &it.resource_policy,
+                resource_account: &it.resource_account,
+                principal_arn,
+                sigv4,
+            };
+            results.push(self.decide(&c, &view, &item)?);
+        }
+        Ok(Response::new(pb::BatchAuthorizeResponse {
+            results,
+            revision: view.revision,
+            stale: false,
+        }))
+    }
+}
+
+fn subject_of(
+    s: Option<&pb::authorize_request::Subject>,
+) -> (Option<&str>, Option<&pb::SigV4Signature>) {
+    match s {
+        Some(pb::authorize_request::Subject::PrincipalArn(a)) => (Some(a.as_str()), None),
+        Some(pb::authorize_request::Subject::Sigv4(s)) => (None, Some(s)),
+        None => (None, None),
+    }
+}
+
+fn item_subject(
+    s: Option<&pb::authorize_item::Subject>,
+) -> (Option<&str>, Option<&pb::SigV4Signature>) {
+    match s {
+        Some(pb::authorize_item::Subject::PrincipalArn(a)) => (Some(a.as_str()), None),
+        Some(pb::authorize_item::Subject::Sigv4(s)) => (None, Some(s)),
+        None => (None, None),
+    }
+}
+
+fn subject_code(e: AuthError) -> &'static str {
+    match e {
+        AuthError::UnknownAccessKey | AuthError::InactiveAccessKey => {
+            "subject_invalid_client_token_id"
+        }
+        AuthError::RequestExpired => "subject_request_expired",
+        AuthError::InvalidSessionToken => "subject_expired_token",
+        AuthError::MissingAuthentication
+        | AuthError::MalformedAuthorization
+        | AuthError::UnsupportedAlgorithm
+        | AuthError::MissingDate
+        | AuthError::MissingSignedHeader
+        | AuthError::CredentialScopeMismatch
+        | AuthError::SignatureMismatch => "subject_signature_does_not_match",
+    }
+}
+
+fn context_value(key: &str, value: &pb::ContextValue) -> Result<ContextValue, Status> {
+    let check = |v: &str| {
+        if v.chars().count() > MAX_VALUE_CHARS {
+            Err(errors::invalid(
+                "context",
+                format!("the value of `{key}` is longer than {MAX_VALUE_CHARS} characters"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match &value.value {
+        Some(pb::context_value::Value::StringValue(s)) => {
+            check(s)?;
+            Ok(ContextValue::Single(s.clone()))
+        }
+        Some(pb::context_value::Value::StringList(list)) => {
+            if list.values.len() > MAX_CONTEXT_VALUES {
+                return Err(errors::invalid(
+                    "context",
+                    format!("`{key}` has more than {MAX_CONTEXT_VALUES} values"),
+                ));
+            }
+            for v in &list.values {
+                check(v)?;
+            }
+            Ok(ContextValue::Multi(list.values.clone()))
+        }
+        None => Err(errors::invalid("context", format!("`{key}` has no value"))),
+    }
+}
+
+fn decision_kind(k: DecisionKind) -> pb::Decision {
+    match k {
+        DecisionKind::Allowed => pb::Decision::Allowed,
+        DecisionKind::ExplicitDeny => pb::Decision::ExplicitDeny,
+        DecisionKind::ImplicitDeny => pb::Decision::ImplicitDeny,
+    }
+}
+
+fn policy_type(t: PolicyType) -> (pb::PolicyType, u32) {
+    match t {
+        PolicyType::Scp(level) => (pb::PolicyType::Scp, level),
+        PolicyType::Resource => (pb::PolicyType::Resource, 0),
+        PolicyType::Identity => (pb::PolicyType::Identity, 0),
+        PolicyType::PermissionsBoundary => (pb::PolicyType::PermissionsBoundary, 0),
+        PolicyType::Session => (pb::PolicyType::Session, 0),
+    }
+}
+
+/// The engine's explanation on the wire.
+pub fn explanation(d: &Decision<'_>) -> pb::Explanation {
+    pb::Explanation {
+        reason: d.reason.code().into(),
+        message: d.reason.message(),
+        deciding_statements: d
+            .deciding()
+            .map(|h| {
+                let (ty, level) = policy_type(h.policy_type);
+                pb::DecidingStatement {
+                    policy_type: ty as i32,
+                    scp_level: level,
+                    policy_id: h.policy_id.into(),
+                    statement_index: u32::try_from(h.statement_index).unwrap_or(u32::MAX),
+                    sid: h.sid.unwrap_or_default().into(),
+                    effect: match h.effect {
+                        iam_policy::Effect::Allow => pb::Effect::Allow as i32,
+                        iam_policy::Effect::Deny => pb::Effect::Deny as i32,
+                    },
+                }
+            })
+            .collect(),
+        missing_context_keys: d
+            .missing_context_keys()
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect(),
+        evaluation_errors: d
+            .errors()
+            .map(|(h, e)| {
+                let (ty, level) = policy_type(h.policy_type);
+                pb::EvaluationError {
+                    policy_type: ty as i32,
+                    scp_level: level,
+                    policy_id: h.policy_id.into(),
+                    statement_index: u32::try_from(h.statement_index).unwrap_or(u32::MAX),
+                    sid: h.sid.unwrap_or_default().into(),
+                    message: e.reason.message().into(),
+                }
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,138 @@
+//! gRPC handlers: thin. Each validates, takes the [`Caller`] from the request extensions,
+//! authorizes it, calls one domain operation, converts the result.
+
+pub mod authorization;
+pub mod convert;
+pub mod iam;
+pub mod iam_attach;
+pub mod iam_groups;
+pub mod iam_inline;
+pub mod iam_login;
+pub mod iam_policies;
+pub mod iam_roles;
+pub mod iam_tags;
+pub mod iam_users;
+
+use iam_store::model::Permissions;
+use iam_store::{IamState, PrincipalKind, StoreError};
+use tonic::{Request, Status};
+
+use crate::auth::Caller;
+use crate::errors;
+use crate::node::Node;
+
+/// Default and largest page size of list calls.
+pub const DEFAULT_MAX_ITEMS: usize = 100;
+/// Largest page size of list calls.
+pub const MAX_MAX_ITEMS: usize = 1_000;
+
+/// The authenticated caller (the auth layer put it there).
+pub fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
+    req.extensions().get::<Caller>().cloned().ok_or_else(|| {
+        errors::status(
+            tonic::Code::Unauthenticated,
+            "MissingAuthenticationToken",
+            "the request is not signed",
+            None,
+        )
+    })
+}
+
+/// A required string field.
+pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
+    if value.is_empty() {
+        Err(errors::invalid(field, format!("`{field}` is required")))
+    } else {
+        Ok(value)
+    }
+}
+
+/// `path` defaults to `/`.
+pub fn path_or_root(path: &str) -> String {
+    if path.is_empty() {
+        "/".into()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// The ARN of a user, group or role of the account, to authorize a call that names it.
+pub async fn principal_arn(
+    node: &Node,
+    account: &str,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<String, Status> {
+    match kind {
+        PrincipalKind::User => Ok(iam_users::user_arn(node, account, name)),
+        PrincipalKind::Group => iam_groups::group_arn(node, account, name).await,
+        PrincipalKind::Role => iam_roles::role_arn(node, account, name).await,
+    }
+}
+
+/// The inline and attached policies of a user, group or role of the account.
+pub fn permissions<'s>(
+    s: &'s IamState,
+    account: &str,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<&'s Permissions, StoreError> {
+    let acct = s
+        .account(account)
+        .ok_or_else(|| StoreError::no_such("account", "account_id", account))?;
+    let key = name.to_ascii_lowercase();
+    let found = match kind {
+        PrincipalKind::User => acct.users.get(&key).map(|u| &u.permissions),
+        PrincipalKind::Group => acct.groups.get(&key).map(|g| &g.permissions),
+        PrincipalKind::Role => acct.roles.get(&key).map(|r| &r.permissions),
+    };
+    found.ok_or_else(|| StoreError::no_such(kind.noun(), kind.field(), name))
+}
+
+/// One page of an AWS-style list: items after `marker` (the key of the last item of the
+/// previous page), at most `max_items`.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub is_truncated: bool,
+    pub marker: String,
+}
+
+/// Pages `items`, already sorted by `key`.
+pub fn page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    marker: &str,
+    max_items: i32,
+) -> Result<Page<T>, Status> {
+    let max = match max_items {
+        0 => DEFAULT_MAX_ITEMS,
+        n if n < 0 || n as usize > MAX_MAX_ITEMS => {
+            return Err(errors::invalid(
+                "max_items",
+                format!("`max_items` must be between 1 and {MAX_MAX_ITEMS}"),
+            ));
+        }
+        n => n as usize,
+    };
+    let mut rest: Vec<T> = if marker.is_empty() {
+        items
+    } else {
+        items
+            .into_iter()
+            .filter(|i| key(i).as_str() > marker)
+            .collect()
+    };
+    let is_truncated = rest.len() > max;
+    rest.truncate(max);
+    let marker = if is_truncated {
+        rest.last().map(&key).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(Page {
+        items: rest,
+        is_truncated,
+        marker,
+    })
+}

@@ -1,0 +1,185 @@
+//! Authentication as a tower layer: every call but health checks and reflection must be
+//! signed with SigV4 by an active access key. The layer hashes the request message,
+//! verifies the signature with the key's unsealed secret, and puts the [`Caller`] into the
+//! request's extensions for the handlers.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use iam_store::model::KeyStatus;
+use iam_store::view::{AuthzView, PrincipalView};
+use iam_sts::sigv4::{parse_authorization, verify_request};
+use iam_sts::{AuthError, ClusterKey, SignedRequest};
+use sha2::{Digest, Sha256};
+use tonic::Code;
+use tonic::body::Body;
+use tower::{Layer, Service};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Arc<PrincipalView>,
+    pub access_key_id: String,
+}
+
+/// Paths that need no signature: they reveal nothing beyond the public proto.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+}
+
+/// What the layer needs to authenticate.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    pub view: Arc<ArcSwap<AuthzView>>,
+    pub cluster_key: ClusterKey,
+    pub max_body: usize,
+}
+
+/// The authentication layer.
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    ctx: Arc<AuthContext>,
+}
+
+impl AuthLayer {
+    pub fn new(ctx: AuthContext) -> Self {
+        AuthLayer { ctx: Arc::new(ctx) }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            ctx: Arc::clone(&self.ctx),
+        }
+    }
+}
+
+/// See [`AuthLayer`].
+#[derive(Debug, Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    ctx: Arc<AuthContext>,
+}
+
+type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S> Service<http::Request<Body>> for AuthService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let ctx = Arc::clone(&self.ctx);
+        Box::pin(async move {
+            if is_public(req.uri().path()) {
+                return inner.call(req).await;
+            }
+            let (mut parts, body) = req.into_parts();
+            let bytes = match collect(body, ctx.max_body).await {
+                Ok(bytes) => bytes,
+                Err(status) => return Ok(status.into_http()),
+            };
+            match authenticate(&ctx, &parts, &bytes) {
+                Ok(caller) => {
+                    parts.extensions.insert(caller);
+                    let req = http::Request::from_parts(
+                        parts,
+                        Body::new(http_body_util::Full::new(bytes)),
+                    );
+                    inner.call(req).await
+                }
+                Err(e) => {
+                    tracing::info!(
+                        reason = e.code(),
+                        path = parts.uri.path(),
+                        "unauthenticated call"
+                    );
+                    let status =
+                        crate::errors::status(Code::Unauthenticated, e.code(), e.message(), None);
+                    Ok(status.into_http())
+                }
+            }
+        })
+    }
+}
+
+async fn collect(body: Body, max: usize) -> Result<Bytes, tonic::Status> {
+    let limited = http_body_util::Limited::new(body, max.saturating_add(5));
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(_) => Err(crate::errors::status(
+            Code::ResourceExhausted,
+            "RequestTooLarge",
+            &format!("the request is larger than {max} bytes"),
+            None,
+        )),
+    }
+}
+
+fn authenticate(
+    ctx: &AuthContext,
+    parts: &http::request::Parts,
+    body: &[u8],
+) -> Result<Caller, AuthError> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let auth =
+        parse_authorization(header("authorization").ok_or(AuthError::MissingAuthentication)?)?;
+    let view = ctx.view.load();
+    let key = view
+        .key(&auth.access_key_id)
+        .ok_or(AuthError::UnknownAccessKey)?;
+    if key.status != KeyStatus::Active {
+        return Err(AuthError::InactiveAccessKey);
+    }
+    let principal = view
+        .principal(&key.principal)
+        .ok_or(AuthError::UnknownAccessKey)?;
+    let secret = ctx
+        .cluster_key
+        .unseal(&key.sealed_secret)
+        .map_err(|_| AuthError::UnknownAccessKey)?;
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| header("host").map(str::to_owned))
+        .unwrap_or_default();
+    let mut headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .filter(|(k, _)| *k != "host")
+        .collect();
+    headers.push(("host", &host));
+    let payload = hex::encode(Sha256::digest(body.get(5..).unwrap_or_default()));
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        path_and_query: path,
+        headers: &headers,
+        payload_sha256: &payload,
+    };
+    verify_request(&signed, &auth, &secret, SystemTime::now())?;
+    Ok(Caller {
+        principal: Arc::clone(principal),
+        access_key_id: auth.access_key_id,
+    })
+}

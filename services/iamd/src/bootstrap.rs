@@ -1,0 +1,135 @@
+//! First start: the cluster key, the default account and its root credentials.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use iam_store::{IamState, Op, Outcome, Write};
+use iam_sts::{ClusterKey, secrets};
+
+use crate::node::{Node, now_ms};
+
+/// Why the node could not bootstrap.
+#[derive(Debug)]
+pub struct BootstrapError(pub String);
+
+impl std::fmt::Display for BootstrapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BootstrapError {}
+
+/// Writes `contents` to a new file readable only by its owner.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+/// Loads the cluster key, creating a random one (owner-only file) when the file is absent.
+pub fn cluster_key(path: &Path) -> Result<ClusterKey, BootstrapError> {
+    if !path.exists() {
+        let key = ClusterKey::generate_hex().map_err(|e| BootstrapError(e.to_string()))?;
+        write_private(path, &format!("{key}\n")).map_err(|e| {
+            BootstrapError(format!(
+                "cannot write cluster key `{}`: {e}",
+                path.display()
+            ))
+        })?;
+        tracing::info!(path = %path.display(), "generated a cluster key");
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        BootstrapError(format!("cannot read cluster key `{}`: {e}", path.display()))
+    })?;
+    ClusterKey::parse(&text)
+        .map_err(|e| BootstrapError(format!("cluster key `{}`: {e}", path.display())))
+}
+
+/// The file the root credentials of the bootstrap account are written to.
+pub fn credentials_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("root-credentials")
+}
+
+async fn system_write(node: &Node, key: &str, op: Op) -> Result<Outcome, BootstrapError> {
+    let write = Write {
+        at: now_ms(),
+        idempotency_key: Some(format!("iamd-bootstrap/{key}")),
+        op,
+    };
+    let (_, response) = node
+        .raft
+        .write(write, "bootstrap")
+        .await
+        .map_err(|e| BootstrapError(format!("bootstrap write failed: {e}")))?;
+    node.wait_revision(response.revision)
+        .await
+        .map_err(|e| BootstrapError(format!("bootstrap write not applied: {}", e.message())))?;
+    response
+        .result
+        .map_err(|e| BootstrapError(format!("bootstrap write refused: {e}")))
+}
+
+/// Creates the bootstrap account and a root access key when the store has no such account,
+/// and writes the key to an owner-only file. Runs on the node that initialized the cluster.
+pub async fn bootstrap_account(node: &Node) -> Result<Option<PathBuf>, BootstrapError> {
+    let account = node.config.bootstrap_account_id.clone();
+    let probe = account.clone();
+    let exists = node
+        .read(move |s: &IamState| s.account(&probe).is_some())
+        .await
+        .map_err(|e| BootstrapError(e.message().to_owned()))?;
+    if exists {
+        return Ok(None);
+    }
+    system_write(
+        node,
+        "account",
+        Op::CreateAccount {
+            account_id: account.clone(),
+            name: node.config.bootstrap_account_name.clone(),
+        },
+    )
+    .await?;
+    let access_key_id = secrets::new_access_key_id().map_err(|e| BootstrapError(e.to_string()))?;
+    let secret = secrets::new_secret_access_key().map_err(|e| BootstrapError(e.to_string()))?;
+    let sealed_secret = node
+        .cluster_key
+        .seal(&secret)
+        .map_err(|e| BootstrapError(e.to_string()))?;
+    system_write(
+        node,
+        "root-key",
+        Op::CreateAccessKey {
+            account: account.clone(),
+            user_name: None,
+            access_key_id: access_key_id.clone(),
+            sealed_secret,
+        },
+    )
+    .await?;
+    let path = credentials_path(&node.config.data_dir);
+    let contents = format!(
+        "# iamd root credentials of account {account}: keep them secret, create IAM users for daily work\n\
+         [default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {}\nregion = {}\n",
+        secret.expose(),
+        node.config.region
+    );
+    write_private(&path, &contents).map_err(|e| {
+        BootstrapError(format!(
+            "cannot write root credentials `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(Some(path))
+}

@@ -1,0 +1,279 @@
+//! One `Config`, loaded in layers: defaults, then a TOML file, then `IAMD_` environment
+//! variables, then command-line flags; validated once.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+/// The node's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// This node's Raft id (1, 2, 3, …).
+    pub node_id: u64,
+    /// Where clients connect (gRPC: Iam, Authorization, Sts, Cluster, Audit, health,
+    /// reflection).
+    pub listen: SocketAddr,
+    /// Where peers connect (the internal Raft service).
+    pub peer_listen: SocketAddr,
+    /// The peer address other nodes use to reach this one; defaults to `peer_listen`.
+    pub advertise_peer: Option<String>,
+    /// The cluster's initial voters: node id → peer address. Empty: a single-node cluster
+    /// of this node alone.
+    pub initial_members: BTreeMap<u64, String>,
+    /// The data directory (Raft log, snapshots, root credentials of the first start).
+    pub data_dir: PathBuf,
+    /// The file holding the cluster key (32 bytes as hex or base64) that seals secrets at
+    /// rest; created with a random key on first start when absent.
+    pub cluster_key_file: Option<PathBuf>,
+    /// The account created on first start, with root credentials written to a file.
+    pub bootstrap_account_id: String,
+    /// The bootstrap account's name.
+    pub bootstrap_account_name: String,
+    /// The region requests are signed for (any region is accepted; it is recorded).
+    pub region: String,
+    /// Largest gRPC message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// How long a read may wait for `min_revision` before answering `Unavailable`.
+    pub min_revision_wait_ms: u64,
+    /// Log as JSON lines.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            node_id: 1,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7300)),
+            peer_listen: SocketAddr::from(([127, 0, 0, 1], 7301)),
+            advertise_peer: None,
+            initial_members: BTreeMap::new(),
+            data_dir: PathBuf::from("./iamd-data"),
+            cluster_key_file: None,
+            bootstrap_account_id: "123456789012".into(),
+            bootstrap_account_name: "iamd".into(),
+            region: "us-east-1".into(),
+            max_message_bytes: 4 * 1024 * 1024,
+            min_revision_wait_ms: 2_000,
+            log_json: false,
+        }
+    }
+}
+
+/// Command-line flags; each overrides the file and the environment.
+#[derive(Debug, Parser)]
+#[command(name = "iamd", version, about = "iamd: an IAM and STS cluster node")]
+pub struct Flags {
+    /// A TOML configuration file.
+    #[arg(long, env = "IAMD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    pub dump_config: bool,
+    #[arg(long)]
+    pub node_id: Option<u64>,
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    #[arg(long)]
+    pub peer_listen: Option<SocketAddr>,
+    #[arg(long)]
+    pub advertise_peer: Option<String>,
+    /// Initial voters as `ID=HOST:PORT`, repeated or comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub initial_member: Vec<String>,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub cluster_key_file: Option<PathBuf>,
+    #[arg(long)]
+    pub bootstrap_account_id: Option<String>,
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Loads the layers: defaults, the file, `IAMD_*` variables (from `env`), the flags.
+    pub fn load(
+        flags: &Flags,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match &flags.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("cannot read config file `{}`: {e}", path.display()))
+                })?;
+                toml::from_str(&text).map_err(|e| {
+                    ConfigError(format!("invalid config file `{}`: {e}", path.display()))
+                })?
+            }
+            None => Config::default(),
+        };
+        for (key, value) in env {
+            if let Some(name) = key.strip_prefix("IAMD_") {
+                config.set_env(name, &value)?;
+            }
+        }
+        config.apply_flags(flags)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn set_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let bad =
+            |what: &str| ConfigError(format!("invalid IAMD_{name} `{value}`: expected {what}"));
+        match name {
+            "NODE_ID" => self.node_id = value.parse().map_err(|_| bad("an integer"))?,
+            "LISTEN" => self.listen = value.parse().map_err(|_| bad("HOST:PORT"))?,
+            "PEER_LISTEN" => self.peer_listen = value.parse().map_err(|_| bad("HOST:PORT"))?,
+            "ADVERTISE_PEER" => self.advertise_peer = Some(value.to_owned()),
+            "INITIAL_MEMBERS" => self.initial_members = parse_members(value.split(','))?,
+            "DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "CLUSTER_KEY_FILE" => self.cluster_key_file = Some(PathBuf::from(value)),
+            "BOOTSTRAP_ACCOUNT_ID" => self.bootstrap_account_id = value.to_owned(),
+            "REGION" => self.region = value.to_owned(),
+            "LOG_JSON" => self.log_json = value.parse().map_err(|_| bad("true or false"))?,
+            // IAMD_CONFIG is read by the flag parser; other variables are not ours to judge.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn apply_flags(&mut self, f: &Flags) -> Result<(), ConfigError> {
+        if let Some(v) = f.node_id {
+            self.node_id = v;
+        }
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if let Some(v) = f.peer_listen {
+            self.peer_listen = v;
+        }
+        if let Some(v) = &f.advertise_peer {
+            self.advertise_peer = Some(v.clone());
+        }
+        if !f.initial_member.is_empty() {
+            self.initial_members = parse_members(f.initial_member.iter().map(String::as_str))?;
+        }
+        if let Some(v) = &f.data_dir {
+            self.data_dir = v.clone();
+        }
+        if let Some(v) = &f.cluster_key_file {
+            self.cluster_key_file = Some(v.clone());
+        }
+        if let Some(v) = &f.bootstrap_account_id {
+            self.bootstrap_account_id = v.clone();
+        }
+        self.log_json |= f.log_json;
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.node_id == 0 {
+            return Err(ConfigError("node_id must be at least 1".into()));
+        }
+        if !self.initial_members.is_empty() && !self.initial_members.contains_key(&self.node_id) {
+            // A node outside the initial voters joins later as a learner: allowed.
+            tracing::info!(
+                node_id = self.node_id,
+                "node is not an initial member; it waits to be added"
+            );
+        }
+        iam_store::validate::account_id("bootstrap_account_id", &self.bootstrap_account_id)
+            .map_err(|e| ConfigError(e.message))?;
+        if self.max_message_bytes < 1024 {
+            return Err(ConfigError(
+                "max_message_bytes must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The address peers use to reach this node.
+    pub fn advertised_peer(&self) -> String {
+        self.advertise_peer
+            .clone()
+            .unwrap_or_else(|| self.peer_listen.to_string())
+    }
+
+    /// The initial voters, this node alone when none are configured.
+    pub fn members(&self) -> BTreeMap<u64, String> {
+        if self.initial_members.is_empty() {
+            BTreeMap::from([(self.node_id, self.advertised_peer())])
+        } else {
+            self.initial_members.clone()
+        }
+    }
+
+    /// The cluster key file (inside the data directory unless configured).
+    pub fn cluster_key_path(&self) -> PathBuf {
+        self.cluster_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cluster.key"))
+    }
+}
+
+fn parse_members<'a>(
+    items: impl Iterator<Item = &'a str>,
+) -> Result<BTreeMap<u64, String>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for item in items.map(str::trim).filter(|s| !s.is_empty()) {
+        let (id, addr) = item.split_once('=').ok_or_else(|| {
+            ConfigError(format!("invalid member `{item}`: expected ID=HOST:PORT"))
+        })?;
+        let id: u64 = id
+            .parse()
+            .map_err(|_| ConfigError(format!("invalid member id in `{item}`")))?;
+        out.insert(id, addr.to_owned());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> Flags {
+        Flags::parse_from(std::iter::once("iamd").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let env = [
+            ("IAMD_NODE_ID".to_owned(), "2".to_owned()),
+            ("IAMD_DATA_DIR".to_owned(), "/env".to_owned()),
+            ("PATH".to_owned(), "/bin".to_owned()),
+        ];
+        let c = Config::load(&flags(&["--data-dir", "/flag"]), env).unwrap();
+        assert_eq!(c.node_id, 2, "the environment overrides the default");
+        assert_eq!(
+            c.data_dir,
+            PathBuf::from("/flag"),
+            "flags override the environment"
+        );
+    }
+
+    #[test]
+    fn members_and_bad_values() {
+        let c = Config::load(&flags(&["--initial-member", "1=a:1,2=b:2"]), []).unwrap();
+        assert_eq!(c.members().len(), 2);
+        assert!(Config::load(&flags(&["--initial-member", "x"]), []).is_err());
+        let env = [("IAMD_NODE_ID".to_owned(), "zero".to_owned())];
+        assert!(Config::load(&flags(&[]), env).is_err());
+        assert!(Config::load(&flags(&["--bootstrap-account-id", "12"]), []).is_err());
+    }
+}

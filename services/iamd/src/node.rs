@@ -1,0 +1,159 @@
+//! The node's shared state for handlers: the Raft node, the authorization view, the cluster
+//! key; and the two things every handler does: authorize the caller, and write.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use iam_policy::{Context, ContextValue, Policies, Request, evaluate};
+use iam_raft::RaftNode;
+use iam_store::view::{AuthzView, PrincipalKind, PrincipalView};
+use iam_store::{IamState, Op, Outcome, Write};
+use iam_sts::ClusterKey;
+use tonic::Status;
+
+use crate::auth::Caller;
+use crate::config::Config;
+use crate::errors;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct Node {
+    pub config: Config,
+    pub raft: RaftNode<IamState>,
+    pub view: Arc<ArcSwap<AuthzView>>,
+    pub cluster_key: ClusterKey,
+    /// The revision of the last published view (sent by the apply hook).
+    pub applied: tokio::sync::watch::Receiver<u64>,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The context keys the node adds to every decision, as AWS does: the time, and the
+/// principal's tags.
+pub fn base_context(principal: &PrincipalView) -> Context {
+    let mut ctx = Context::new();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    ctx.insert_single("aws:EpochTime", now.to_string());
+    ctx.insert_single("aws:CurrentTime", now.to_string());
+    ctx.insert_single("aws:SecureTransport", "false");
+    for tag in &principal.tags {
+        ctx.insert_single(&format!("aws:PrincipalTag/{}", tag.key), tag.value.clone());
+    }
+    if !principal.tags.is_empty() {
+        ctx.insert(
+            "aws:PrincipalTagKeys",
+            ContextValue::Multi(principal.tags.iter().map(|t| t.key.clone()).collect()),
+        );
+    }
+    ctx
+}
+
+impl Node {
+    /// Checks that the caller may perform `action` on `resource` in its own account, with
+    /// its own policies, as AWS governs its management API. The account root may do
+    /// everything in its account.
+    pub fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<(), Status> {
+        let p = &caller.principal;
+        if p.kind == PrincipalKind::Root {
+            return Ok(());
+        }
+        let ctx = base_context(p);
+        let req = Request::new(&p.arn, &p.account, &p.account, action, resource, &ctx);
+        let policies = Policies {
+            identity: Some(&p.identity),
+            boundary: p.boundary.as_ref(),
+            ..Policies::default()
+        };
+        let decision = evaluate(&policies, &req);
+        if decision.is_allowed() {
+            Ok(())
+        } else {
+            Err(errors::access_denied(
+                &p.arn,
+                action,
+                resource,
+                &decision.reason.message(),
+            ))
+        }
+    }
+
+    /// Proposes a write (forwarded to the leader when this node is not) and returns the
+    /// revision it was applied at with its outcome, or the domain error as a status.
+    pub async fn write(
+        &self,
+        caller: &Caller,
+        idempotency_key: &str,
+        op: Op,
+    ) -> Result<(u64, Outcome), Status> {
+        let key = (!idempotency_key.is_empty())
+            .then(|| format!("{}/{idempotency_key}", caller.principal.arn));
+        if idempotency_key.len() > 128 {
+            return Err(errors::invalid(
+                "idempotency_key",
+                "`idempotency_key` must be at most 128 characters",
+            ));
+        }
+        let write = Write {
+            at: now_ms(),
+            idempotency_key: key,
+            op,
+        };
+        let (_, response) = self
+            .raft
+            .write(write, "")
+            .await
+            .map_err(|e| errors::from_write(&e))?;
+        // Read-your-writes on this node: wait until the write is applied here too.
+        self.wait_revision(response.revision).await?;
+        match response.result {
+            Ok(outcome) => Ok((response.revision, outcome)),
+            Err(e) => Err(errors::from_store(&e)),
+        }
+    }
+
+    /// Waits (bounded by `min_revision_wait_ms`) until this node's view reflects
+    /// `revision`, else `Unavailable`.
+    pub async fn wait_revision(&self, revision: u64) -> Result<(), Status> {
+        if self.view.load().revision >= revision {
+            return Ok(());
+        }
+        let timeout = Duration::from_millis(self.config.min_revision_wait_ms);
+        let mut applied = self.applied.clone();
+        match tokio::time::timeout(timeout, applied.wait_for(|r| *r >= revision)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(errors::unavailable(
+                &format!(
+                    "this node has not yet applied revision {revision}; retry, or ask another node"
+                ),
+                None,
+            )),
+        }
+    }
+
+    /// Runs a read against the current state (serialized with applies).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&IamState) -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        self.raft
+            .raft()
+            .with_state_machine(
+                move |sm: &mut iam_store::raft::StateMachineStore<IamState>| {
+                    let out = f(sm.machine());
+                    Box::pin(async move { out })
+                },
+            )
+            .await
+            .map_err(|e| errors::internal(&format!("state machine unavailable: {e}")))
+    }
+}

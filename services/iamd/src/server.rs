@@ -1,0 +1,239 @@
+//! Starting and stopping a node: listeners, Raft, the authorization view, the gRPC servers
+//! (client port: the API, health and reflection behind the authentication layer; peer port:
+//! the internal Raft service), and the first-start bootstrap.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use iam_api::v1::authorization_server::AuthorizationServer;
+use iam_api::v1::iam_server::IamServer;
+use iam_raft::RaftNode;
+use iam_store::IamState;
+use iam_store::view::ViewBuilder;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::transport::server::TcpIncoming;
+
+use crate::api::authorization::AuthorizationApi;
+use crate::api::iam::IamApi;
+use crate::auth::{AuthContext, AuthLayer};
+use crate::bootstrap;
+use crate::config::Config;
+use crate::node::Node;
+
+/// Why a node could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+fn err(what: &str) -> impl FnOnce(String) -> StartError + '_ {
+    move |e| StartError(format!("{what}: {e}"))
+}
+
+/// A started node.
+#[derive(Debug)]
+pub struct Running {
+    /// Where clients connect.
+    pub client_addr: SocketAddr,
+    /// Where peers connect.
+    pub peer_addr: SocketAddr,
+    pub node: Arc<Node>,
+    /// Where the root credentials were written on this first start, if they were.
+    pub root_credentials: Option<std::path::PathBuf>,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<Result<(), String>>>,
+}
+
+impl Running {
+    /// Stops accepting calls, lets in-flight calls finish, and stops Raft.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for server in self.servers {
+            if let Ok(Err(error)) = server.await {
+                tracing::warn!(%error, "server ended with an error");
+            }
+        }
+        if let Err(e) = self.node.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+    }
+}
+
+/// Starts a node: binds its listeners (port 0 picks a free port), opens the store, joins
+/// or forms the cluster, serves, and bootstraps the default account on first start.
+pub async fn start(mut config: Config) -> Result<Running, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| err("cannot create the data directory")(e.to_string()))?;
+    let client = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| err("cannot bind the client port")(e.to_string()))?;
+    let peer = TcpListener::bind(config.peer_listen)
+        .await
+        .map_err(|e| err("cannot bind the peer port")(e.to_string()))?;
+    let client_addr = client
+        .local_addr()
+        .map_err(|e| err("client port")(e.to_string()))?;
+    let peer_addr = peer
+        .local_addr()
+        .map_err(|e| err("peer port")(e.to_string()))?;
+    config.listen = client_addr;
+    if config.advertise_peer.is_none() {
+        config.advertise_peer = Some(peer_addr.to_string());
+    }
+    let cluster_key =
+        bootstrap::cluster_key(&config.cluster_key_path()).map_err(|e| StartError(e.0))?;
+
+    // The apply hook updates the authorization view incrementally and announces the revision.
+    let builder = Arc::new(Mutex::new(ViewBuilder::new()));
+    let view = builder
+        .lock()
+        .map_err(|_| StartError("view builder poisoned".into()))?
+        .handle();
+    let (applied_tx, applied_rx) = watch::channel(0u64);
+    let hook_builder = Arc::clone(&builder);
+    let hook: iam_store::AppliedHook<IamState> =
+        Arc::new(move |state: &IamState, revision: u64| {
+            if let Ok(mut b) = hook_builder.lock() {
+                b.update(state, revision);
+            }
+            applied_tx.send_replace(revision);
+        });
+
+    let members = config.members();
+    let raft = start_raft(&config, &members, hook).await?;
+    let node = Arc::new(Node {
+        config: config.clone(),
+        raft,
+        view: Arc::clone(&view),
+        cluster_key: cluster_key.clone(),
+        applied: applied_rx,
+    });
+
+    let (stop, stop_rx) = watch::channel(false);
+    let servers = vec![
+        tokio::spawn(serve_peer(Arc::clone(&node), peer, stop_rx.clone())),
+        tokio::spawn(serve_client(Arc::clone(&node), client, stop_rx)),
+    ];
+
+    let root_credentials = if members.keys().next() == Some(&config.node_id) {
+        node.raft
+            .wait_for_leader(Duration::from_secs(10))
+            .await
+            .map_err(|e| err("no leader elected")(e.to_string()))?;
+        bootstrap::bootstrap_account(&node)
+            .await
+            .map_err(|e| StartError(e.0))?
+    } else {
+        None
+    };
+    Ok(Running {
+        client_addr,
+        peer_addr,
+        node,
+        root_credentials,
+        stop,
+        servers,
+    })
+}
+
+/// Starts Raft on the data directory. The storage of a node that just shut down in this
+/// process closes when its last task ends, so a lock still held is retried for a while.
+async fn start_raft(
+    config: &Config,
+    members: &std::collections::BTreeMap<u64, String>,
+    hook: iam_store::AppliedHook<IamState>,
+) -> Result<RaftNode<IamState>, StartError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let started = RaftNode::<IamState>::start(
+            config.node_id,
+            config.advertised_peer(),
+            &config.data_dir.join("raft"),
+            members.clone(),
+            Some(hook.clone()),
+        )
+        .await;
+        match started {
+            Ok(raft) => return Ok(raft),
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(err("cannot start raft")(e.to_string())),
+        }
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+async fn serve_peer(
+    node: Arc<Node>,
+    listener: TcpListener,
+    stop: watch::Receiver<bool>,
+) -> Result<(), String> {
+    node.raft
+        .serve(listener, stopped(stop))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn serve_client(
+    node: Arc<Node>,
+    listener: TcpListener,
+    stop: watch::Receiver<bool>,
+) -> Result<(), String> {
+    let max = node.config.max_message_bytes;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<IamServer<IamApi>>().await;
+    health
+        .set_serving::<AuthorizationServer<AuthorizationApi>>()
+        .await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(iam_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| e.to_string())?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(iam_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| e.to_string())?;
+    let auth = AuthLayer::new(AuthContext {
+        view: Arc::clone(&node.view),
+        cluster_key: node.cluster_key.clone(),
+        max_body: max,
+    });
+    let iam = IamServer::new(IamApi {
+        node: Arc::clone(&node),
+    })
+    .max_decoding_message_size(max);
+    let authz = AuthorizationServer::new(AuthorizationApi {
+        node: Arc::clone(&node),
+    })
+    .max_decoding_message_size(max);
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let result = tonic::transport::Server::builder()
+        .layer(auth)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(iam)
+        .add_service(authz)
+        .serve_with_incoming_shutdown(incoming, stopped(stop))
+        .await;
+    health.set_not_serving::<IamServer<IamApi>>().await;
+    result.map_err(|e| e.to_string())
+}

@@ -1,0 +1,387 @@
+//! A real node on loopback, driven over gRPC through signed clients.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use iam_api::signing::SigningCredentials;
+use iam_api::v1 as pb;
+use iamd_tests::{authz, config, iam, read_credentials, start};
+use tonic::Code;
+
+fn principal(arn: &str) -> Option<pb::authorize_request::Subject> {
+    Some(pb::authorize_request::Subject::PrincipalArn(arn.into()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_writes_private_root_credentials_and_serves_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let path = node
+        .root_credentials
+        .clone()
+        .expect("first start writes credentials");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable only by the user");
+    }
+    let creds = read_credentials(&path).unwrap();
+    assert!(creds.access_key_id.starts_with("AKIA"));
+    assert_eq!(creds.secret_access_key.len(), 40);
+
+    tracing_free_health_check(&node).await;
+    node.shutdown().await;
+}
+
+async fn tracing_free_health_check(node: &iamd::server::Running) {
+    let ch = iamd_tests::channel(node).await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
+    let resp = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "iam.v1.Iam".into(),
+        })
+        .await
+        .expect("health checks need no signature");
+    assert_eq!(
+        resp.into_inner().status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_and_badly_signed_calls_are_unauthenticated() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+
+    // --- no signature at all
+    let ch = iamd_tests::channel(&node).await.unwrap();
+    let mut unsigned = pb::iam_client::IamClient::new(ch);
+    let err = unsigned
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(
+        err.message().contains("MissingAuthenticationToken"),
+        "{}",
+        err.message()
+    );
+
+    // --- the right key id with a wrong secret
+    let wrong = SigningCredentials {
+        secret_access_key: "x".repeat(40),
+        ..root.clone()
+    };
+    let err = iam(&node, &wrong)
+        .await
+        .unwrap()
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(
+        err.message().contains("SignatureDoesNotMatch"),
+        "{}",
+        err.message()
+    );
+
+    // --- an unknown key
+    let unknown = SigningCredentials {
+        access_key_id: "AKIAAAAAAAAAAAAAAAAA".into(),
+        ..root.clone()
+    };
+    let err = iam(&node, &unknown)
+        .await
+        .unwrap()
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(
+        err.message().contains("InvalidClientTokenId"),
+        "{}",
+        err.message()
+    );
+
+    // --- and the root credentials work
+    iam(&node, &root)
+        .await
+        .unwrap()
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap();
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_keys_and_self_authorization() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+
+    // --- the root user creates a trader with an access key
+    let created = admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "alice".into(),
+            path: "/traders/".into(),
+            tags: vec![pb::Tag {
+                key: "desk".into(),
+                value: "delta".into(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let user = created.user.unwrap();
+    assert_eq!(user.arn, "arn:aws:iam::111111111111:user/traders/alice");
+    assert!(user.user_id.starts_with("AIDA"));
+    assert!(created.revision > 0, "every write answers its revision");
+
+    let dup = admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "ALICE".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), Code::AlreadyExists);
+    let bad = admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "has space".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    let missing = admin
+        .get_user(pb::GetUserRequest {
+            user_name: "bob".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+
+    let key = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "alice".into(),
+            idempotency_key: "alice-key-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+    let again = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "alice".into(),
+            idempotency_key: "alice-key-1".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+    assert_eq!(
+        key.access_key_id, again.access_key_id,
+        "a retried write is applied once"
+    );
+    let alice = SigningCredentials {
+        access_key_id: key.access_key_id.clone(),
+        secret_access_key: key.secret_access_key.clone(),
+        session_token: None,
+        region: "eu-west-1".into(),
+    };
+
+    // --- alice has no IAM permissions: her management calls are refused
+    let err = iam(&node, &alice)
+        .await
+        .unwrap()
+        .create_user(pb::CreateUserRequest {
+            user_name: "mallory".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(
+        err.message().contains("iam:CreateUser"),
+        "{}",
+        err.message()
+    );
+
+    // --- Authorize on alice's behalf: nothing allows her to trade yet
+    let answer = authz(&node, &root)
+        .await
+        .unwrap()
+        .authorize(pb::AuthorizeRequest {
+            action: "trading:PlaceOrder".into(),
+            resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP"
+                .into(),
+            subject: principal(&user.arn),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.decision, pb::Decision::ImplicitDeny as i32);
+    assert!(answer.revision >= created.revision);
+
+    // --- an inactive key no longer authenticates
+    admin
+        .update_access_key(pb::UpdateAccessKeyRequest {
+            user_name: "alice".into(),
+            access_key_id: key.access_key_id.clone(),
+            status: pb::StatusType::Inactive as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let err = iam(&node, &alice)
+        .await
+        .unwrap()
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_has_every_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let mut last = 0;
+    for i in 0..20 {
+        last = admin
+            .create_user(pb::CreateUserRequest {
+                user_name: format!("bot-{i}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .revision;
+    }
+    node.shutdown().await;
+
+    // --- same data directory, new process state
+    let node = start(config(dir.path())).await.unwrap();
+    assert!(
+        node.root_credentials.is_none(),
+        "a restart does not bootstrap again"
+    );
+    node.node.wait_revision(last).await.unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let users = admin
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    assert_eq!(users.len(), 20, "every acknowledged user is back");
+    node.shutdown().await;
+}
+
+fn ctx(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, pb::ContextValue> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            (
+                (*k).to_owned(),
+                pb::ContextValue {
+                    value: Some(pb::context_value::Value::StringValue((*v).to_owned())),
+                },
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trading_desk_scenario_decides_like_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let alice = iamd_tests::scenario::trader(&node, &root).await.unwrap();
+    let mut gateway = authz(&node, &root).await.unwrap();
+    let ask = |instrument: &str, desk: &str, ip: &str| pb::AuthorizeRequest {
+        action: "trading:PlaceOrder".into(),
+        resource: format!("arn:aws:trading:eu-west-1:111111111111:venue/{instrument}"),
+        context: ctx(&[("aws:ResourceTag/desk", desk), ("aws:SourceIp", ip)]),
+        subject: principal(&alice),
+        ..Default::default()
+    };
+
+    // --- her desk, from the trading subnet: allowed by the group's policy
+    let ok = gateway
+        .authorize(ask("binance/instrument/BTC-PERP", "delta", "10.20.3.7"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.decision, pb::Decision::Allowed as i32, "{ok:?}");
+    let deciding = &ok.explanation.unwrap().deciding_statements;
+    assert_eq!(deciding[0].sid, "TradeOwnDesk");
+    assert_eq!(
+        deciding[0].policy_id,
+        "arn:aws:iam::111111111111:policy/Traders"
+    );
+    // --- another desk's instrument, or from outside the subnet: implicitly denied
+    let other = gateway
+        .authorize(ask("binance/instrument/BTC-PERP", "gamma", "10.20.3.7"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(other.decision, pb::Decision::ImplicitDeny as i32);
+    let outside = gateway
+        .authorize(ask("binance/instrument/BTC-PERP", "delta", "192.0.2.1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(outside.decision, pb::Decision::ImplicitDeny as i32);
+    // --- ftx: explicitly denied
+    let ftx = gateway
+        .authorize(ask("ftx/instrument/BTC-PERP", "delta", "10.20.3.7"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ftx.decision, pb::Decision::ExplicitDeny as i32);
+
+    // --- a policy change is visible to a reader that demands its revision
+    let mut admin = iam(&node, &root).await.unwrap();
+    let change = admin
+        .create_policy_version(pb::CreatePolicyVersionRequest {
+            policy_arn: "arn:aws:iam::111111111111:policy/Traders".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"risk:GetLimits","Resource":"*"}]}"#.into(),
+            set_as_default: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut after = ask("binance/instrument/BTC-PERP", "delta", "10.20.3.7");
+    after.min_revision = change.revision;
+    let answer = gateway.authorize(after).await.unwrap().into_inner();
+    assert_eq!(
+        answer.decision,
+        pb::Decision::ImplicitDeny as i32,
+        "the trading grant is gone"
+    );
+    assert!(answer.revision >= change.revision);
+
+    // --- callers may not forge the subject's identity keys
+    let mut forged = ask("binance/instrument/BTC-PERP", "delta", "10.20.3.7");
+    forged
+        .context
+        .extend(ctx(&[("aws:PrincipalTag/desk", "gamma")]));
+    let err = gateway.authorize(forged).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    node.shutdown().await;
+}

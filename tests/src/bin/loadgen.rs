@@ -1,0 +1,274 @@
+//! Load generator: drives `Authorize` over several HTTP/2 connections at high concurrency
+//! and, in the same run against the same server, `grpc.health.v1.Health/Check` (the
+//! empty-RPC ceiling); reports throughput and p50/p99 latency of each and their ratio.
+//!
+//! `loadgen [--endpoint http://127.0.0.1:7300] --credentials FILE [--connections 4]
+//!          [--concurrency 64] [--seconds 10] [--principal-arn ARN]`
+//!
+//! Without `--endpoint` it starts its own single node in a temporary directory, sets up
+//! the trading scenario's trader (a user, a group, a policy) and measures against it.
+//! Every Authorize call carries the same message, signed once: a SigV4 signature is valid
+//! for 5 minutes, so the server verifies each call in full while the generator spends no
+//! CPU signing (the machine has two cores for both).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use iam_api::signing::{payload_sha256, sign_headers};
+use iam_api::v1 as pb;
+use prost::Message;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+
+struct Args {
+    endpoint: Option<String>,
+    credentials: Option<String>,
+    connections: usize,
+    concurrency: usize,
+    seconds: u64,
+    principal: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        endpoint: None,
+        credentials: None,
+        connections: 4,
+        concurrency: 64,
+        seconds: 10,
+        principal: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--endpoint" => a.endpoint = Some(value),
+            "--credentials" => a.credentials = Some(value),
+            "--connections" => a.connections = value.parse().expect("--connections N"),
+            "--concurrency" => a.concurrency = value.parse().expect("--concurrency N"),
+            "--seconds" => a.seconds = value.parse().expect("--seconds N"),
+            "--principal-arn" => a.principal = Some(value),
+            other => panic!("unknown flag `{other}`"),
+        }
+    }
+    a
+}
+
+/// Latencies of one run.
+struct Stats {
+    calls: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn throughput(&self) -> f64 {
+        self.calls as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&mut self, p: f64) -> Duration {
+        self.latencies.sort_unstable();
+        let i = ((self.latencies.len() as f64 * p) as usize)
+            .min(self.latencies.len().saturating_sub(1));
+        self.latencies.get(i).copied().unwrap_or_default()
+    }
+}
+
+async fn run<F, Fut>(channels: &[Channel], concurrency: usize, seconds: u64, call: F) -> Stats
+where
+    F: Fn(Channel) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..concurrency {
+        let ch = channels[i % channels.len()].clone();
+        let stop = Arc::clone(&stop);
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                if call(ch.clone()).await {
+                    lat.push(t.elapsed());
+                } else {
+                    errors += 1;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut stats = Stats {
+        calls: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
+    for t in tasks {
+        let (lat, errors) = t.await.unwrap();
+        stats.calls += lat.len();
+        stats.errors += errors;
+        stats.latencies.extend(lat);
+    }
+    stats.elapsed = start.elapsed();
+    stats
+}
+
+fn report(name: &str, s: &mut Stats) {
+    let (p50, p99) = (s.pct(0.50), s.pct(0.99));
+    println!(
+        "{name:<10} {:>10.0} calls/s   p50 {:>8.3} ms   p99 {:>8.3} ms   ({} calls, {} errors)",
+        s.throughput(),
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        s.calls,
+        s.errors
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let (_dir, _node, endpoint, creds, principal) = match &a.endpoint {
+        Some(e) => {
+            let creds = iamd_tests::read_credentials(std::path::Path::new(
+                a.credentials.as_deref().expect("--credentials FILE"),
+            ))
+            .unwrap();
+            (
+                None,
+                None,
+                e.clone(),
+                creds,
+                a.principal.clone().expect("--principal-arn ARN"),
+            )
+        }
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let node = iamd_tests::start(iamd_tests::config(dir.path()))
+                .await
+                .unwrap();
+            let creds =
+                iamd_tests::read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+            let principal = iamd_tests::scenario::trader(&node, &creds).await.unwrap();
+            let endpoint = format!("http://{}", node.client_addr);
+            (Some(dir), Some(node), endpoint, creds, principal)
+        }
+    };
+    let host = endpoint.trim_start_matches("http://").to_owned();
+    let mut channels = Vec::new();
+    for _ in 0..a.connections {
+        channels.push(
+            tonic::transport::Endpoint::from_shared(endpoint.clone())
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        );
+    }
+
+    let request = pb::AuthorizeRequest {
+        action: "trading:PlaceOrder".into(),
+        resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP".into(),
+        context: [
+            (
+                "aws:SourceIp".to_owned(),
+                pb::ContextValue {
+                    value: Some(pb::context_value::Value::StringValue("10.20.3.7".into())),
+                },
+            ),
+            (
+                "aws:ResourceTag/desk".to_owned(),
+                pb::ContextValue {
+                    value: Some(pb::context_value::Value::StringValue("delta".into())),
+                },
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        subject: Some(pb::authorize_request::Subject::PrincipalArn(principal)),
+        ..Default::default()
+    };
+    // The body a client sends: the 5-byte gRPC prefix, then the message.
+    let mut framed = vec![0u8; 5];
+    framed.extend(request.encode_to_vec());
+    let headers = sign_headers(
+        &creds,
+        &host,
+        "/iam.v1.Authorization/Authorize",
+        "application/grpc",
+        &payload_sha256(&framed),
+        SystemTime::now(),
+    )
+    .unwrap();
+    let auth: MetadataValue<_> = headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let date: MetadataValue<_> = headers
+        .iter()
+        .find(|(k, _)| k == "x-amz-date")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+
+    // Check once that the call is allowed, so the run measures real decisions.
+    let call = {
+        let (request, auth, date) = (request.clone(), auth.clone(), date.clone());
+        move |ch: Channel| {
+            let (request, auth, date) = (request.clone(), auth.clone(), date.clone());
+            async move {
+                let mut req = tonic::Request::new(request);
+                req.metadata_mut().insert("authorization", auth);
+                req.metadata_mut().insert("x-amz-date", date);
+                match pb::authorization_client::AuthorizationClient::new(ch)
+                    .authorize(req)
+                    .await
+                {
+                    Ok(r) => r.into_inner().decision == pb::Decision::Allowed as i32,
+                    Err(_) => false,
+                }
+            }
+        }
+    };
+    assert!(
+        call(channels[0].clone()).await,
+        "the benchmark request must be allowed"
+    );
+    let health = |ch: Channel| async move {
+        tonic_health::pb::health_client::HealthClient::new(ch)
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .is_ok()
+    };
+
+    println!(
+        "{} connections, concurrency {}, {} s per run",
+        a.connections, a.concurrency, a.seconds
+    );
+    let mut h = run(&channels, a.concurrency, a.seconds, health).await;
+    report("health", &mut h);
+    let mut z = run(&channels, a.concurrency, a.seconds, call).await;
+    report("authorize", &mut z);
+    println!(
+        "authorize / health throughput: {:.1}%",
+        100.0 * z.throughput() / h.throughput()
+    );
+}

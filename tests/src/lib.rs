@@ -1,0 +1,89 @@
+//! Helpers for tests that start real iamd nodes and speak gRPC to them: start a node on
+//! free ports in a temporary directory, read its root credentials, build signed clients.
+
+pub mod scenario;
+
+use std::path::Path;
+
+use iam_api::signing::{SigV4Layer, SigV4Service, SigningCredentials};
+use iam_api::v1::authorization_client::AuthorizationClient;
+use iam_api::v1::iam_client::IamClient;
+use iamd::config::Config;
+use iamd::server::{Running, StartError};
+use tonic::transport::Channel;
+
+/// A signed channel.
+pub type Signed = SigV4Service<Channel>;
+
+/// A node's configuration for tests: loopback, free ports, data in `dir`.
+pub fn config(dir: &Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0"
+            .parse()
+            .unwrap_or_else(|_| Config::default().listen),
+        peer_listen: "127.0.0.1:0"
+            .parse()
+            .unwrap_or_else(|_| Config::default().peer_listen),
+        data_dir: dir.to_path_buf(),
+        bootstrap_account_id: "111111111111".into(),
+        bootstrap_account_name: "prod-trading".into(),
+        ..Config::default()
+    }
+}
+
+/// Starts a node.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    iamd::server::start(config).await
+}
+
+/// Reads the INI credentials file a node writes on first start.
+pub fn read_credentials(path: &Path) -> std::io::Result<SigningCredentials> {
+    let text = std::fs::read_to_string(path)?;
+    let field = |name: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    Ok(SigningCredentials {
+        access_key_id: field("aws_access_key_id"),
+        secret_access_key: field("aws_secret_access_key"),
+        session_token: None,
+        region: field("region"),
+    })
+}
+
+/// A channel to a node (unsigned).
+pub async fn channel(node: &Running) -> Result<Channel, tonic::transport::Error> {
+    tonic::transport::Endpoint::from_shared(format!("http://{}", node.client_addr))?
+        .connect()
+        .await
+}
+
+/// A channel that signs with `creds`.
+pub async fn signed(
+    node: &Running,
+    creds: &SigningCredentials,
+) -> Result<Signed, tonic::transport::Error> {
+    let ch = channel(node).await?;
+    Ok(tower::ServiceBuilder::new()
+        .layer(SigV4Layer::new(creds.clone()).with_host(node.client_addr.to_string()))
+        .service(ch))
+}
+
+/// The management client of `creds`.
+pub async fn iam(
+    node: &Running,
+    creds: &SigningCredentials,
+) -> Result<IamClient<Signed>, tonic::transport::Error> {
+    Ok(IamClient::new(signed(node, creds).await?))
+}
+
+/// The authorization client of `creds`.
+pub async fn authz(
+    node: &Running,
+    creds: &SigningCredentials,
+) -> Result<AuthorizationClient<Signed>, tonic::transport::Error> {
+    Ok(AuthorizationClient::new(signed(node, creds).await?))
+}
