@@ -385,3 +385,121 @@ async fn the_trading_desk_scenario_decides_like_aws() {
     assert_eq!(err.code(), Code::InvalidArgument);
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_control_policies_limit_member_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+
+    // --- the bootstrap account becomes the management account of an organization
+    let org = admin
+        .create_organization(pb::CreateOrganizationRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .organization
+        .unwrap();
+    assert!(org.id.starts_with("o-") && org.root_id.starts_with("r-"));
+    let research = admin
+        .create_account(pb::CreateAccountRequest {
+            account_name: "research".into(),
+            account_id: "222222222222".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        research.role_arn,
+        "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+    );
+    let ou = admin
+        .create_organizational_unit(pb::CreateOrganizationalUnitRequest {
+            parent_id: org.root_id.clone(),
+            name: "Research".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .organizational_unit
+        .unwrap();
+    admin
+        .move_account(pb::MoveAccountRequest {
+            account_id: "222222222222".into(),
+            source_parent_id: org.root_id.clone(),
+            destination_parent_id: ou.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // --- research may not trade, except to read positions
+    let scp = admin
+        .create_service_control_policy(pb::CreateServiceControlPolicyRequest {
+            name: "NoTradingInResearch".into(),
+            content: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"trading:GetPosition","Resource":"arn:aws:trading:*"}]}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let attached = admin
+        .attach_service_control_policy(pb::AttachServiceControlPolicyRequest {
+            policy_id: scp.policy.unwrap().id,
+            target_id: ou.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let mut gateway = authz(&node, &root).await.unwrap();
+    let ask = |action: &str| pb::AuthorizeRequest {
+        action: action.into(),
+        resource: "arn:aws:trading:eu-west-1:222222222222:venue/binance/instrument/BTC-PERP".into(),
+        subject: principal(&research.role_arn),
+        min_revision: attached.revision,
+        ..Default::default()
+    };
+    let place = gateway
+        .authorize(ask("trading:PlaceOrder"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        place.decision,
+        pb::Decision::ExplicitDeny as i32,
+        "{place:?}"
+    );
+    let deciding = &place.explanation.unwrap().deciding_statements;
+    assert_eq!(deciding[0].policy_type, pb::PolicyType::Scp as i32);
+    assert_eq!(
+        deciding[0].scp_level, 1,
+        "attached to the OU, one level below the root"
+    );
+    let read = gateway
+        .authorize(ask("trading:GetPosition"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        read.decision,
+        pb::Decision::Allowed as i32,
+        "AdministratorAccess within the SCPs"
+    );
+
+    // --- a target keeps at least one SCP; an attached SCP cannot be deleted
+    let err = admin
+        .detach_service_control_policy(pb::DetachServiceControlPolicyRequest {
+            policy_id: "p-FullAWSAccess".into(),
+            target_id: org.root_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    node.shutdown().await;
+}

@@ -251,4 +251,50 @@ pub enum Op {
     DeleteAccountPasswordPolicy {
         account: String,
     },
+    /// Makes `management_account` the management account of a new organization, with
+    /// `FullAWSAccess` attached to the root.
+    CreateOrganization {
+        management_account: String,
+    },
+    /// Creates an account in the organization, under the root, with a role `role_name`
+    /// that trusts the management account and has `AdministratorAccess`.
+    CreateMemberAccount {
+        account_id: String,
+        name: String,
+        role_name: String,
+    },
+    CreateOrganizationalUnit {
+        parent_id: String,
+        name: String,
+    },
+    DeleteOrganizationalUnit {
+        ou_id: String,
+    },
+    MoveAccount {
+        account_id: String,
+        source_parent_id: String,
+        destination_parent_id: String,
+    },
+    CreateServiceControlPolicy {
+        name: String,
+        description: String,
+        content: String,
+    },
+    UpdateServiceControlPolicy {
+        policy_id: String,
+        name: Option<String>,
+        description: Option<String>,
+        content: Option<String>,
+    },
+    DeleteServiceControlPolicy {
+        policy_id: String,
+    },
+    AttachServiceControlPolicy {
+        policy_id: String,
+        target_id: String,
+    },
+    DetachServiceControlPolicy {
+        policy_id: String,
+        target_id: String,
+    },
 }

@@ -10,7 +10,7 @@
 //!   state machine with its snapshots. sled and openraft types stay inside this crate and
 //!   `iam-raft`.
 
-mod apply;
+pub mod apply;
 pub mod command;
 pub mod error;
 pub mod library;

@@ -192,3 +192,88 @@ pub struct Account {
     pub policies: BTreeMap<String, ManagedPolicy>,
     pub password_policy: Option<PasswordPolicy>,
 }
+
+/// The organization: a root, organizational units, the accounts' places in the tree, and
+/// service control policies with their attachments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// `o-` and 10 characters.
+    pub id: String,
+    /// `r-` and 4 characters.
+    pub root_id: String,
+    pub management_account: String,
+    pub create_date: Millis,
+    /// Organizational units by id (`ou-ROOT-xxxxxxxx`).
+    pub units: BTreeMap<String, OrganizationalUnit>,
+    /// The parent (root or OU id) of every member account.
+    pub account_parent: BTreeMap<String, String>,
+    /// Service control policies by id (`p-xxxxxxxx`; `p-FullAWSAccess` is AWS managed).
+    pub policies: BTreeMap<String, ServiceControlPolicy>,
+    /// Policy ids attached to each target (root, OU or account id).
+    pub attachments: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// An organizational unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationalUnit {
+    pub id: String,
+    pub name: String,
+    pub parent_id: String,
+    pub create_date: Millis,
+}
+
+/// A service control policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceControlPolicy {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub content: String,
+    pub aws_managed: bool,
+}
+
+impl Organization {
+    /// The levels of SCPs that apply to an account, root first: the policies attached to
+    /// the root, to each OU down to the account, and to the account. `None` for the
+    /// management account and for accounts outside the organization (no SCP applies).
+    pub fn scp_levels(&self, account: &str) -> Option<Vec<Vec<&ServiceControlPolicy>>> {
+        if account == self.management_account {
+            return None;
+        }
+        let mut chain = vec![account.to_owned()];
+        let mut parent = self.account_parent.get(account)?.clone();
+        while parent != self.root_id {
+            chain.push(parent.clone());
+            parent = self.units.get(&parent)?.parent_id.clone();
+        }
+        chain.push(self.root_id.clone());
+        chain.reverse();
+        Some(
+            chain
+                .iter()
+                .map(|target| {
+                    self.attachments
+                        .get(target)
+                        .map(|ids| ids.iter().filter_map(|id| self.policies.get(id)).collect())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        )
+    }
+
+    /// True when `id` is the root or an OU of the organization.
+    pub fn is_parent(&self, id: &str) -> bool {
+        id == self.root_id || self.units.contains_key(id)
+    }
+
+    /// Depth of an OU below the root (1 for a child of the root).
+    pub fn depth(&self, id: &str) -> usize {
+        let mut depth = 0;
+        let mut current = self.units.get(id);
+        while let Some(unit) = current {
+            depth += 1;
+            current = self.units.get(&unit.parent_id);
+        }
+        depth
+    }
+}

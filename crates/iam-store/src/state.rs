@@ -29,6 +29,14 @@ pub enum Outcome {
         is_default: bool,
     },
     AccessKey(Box<AccessKey>),
+    Organization(Box<crate::model::Organization>),
+    OrganizationalUnit(Box<crate::model::OrganizationalUnit>),
+    ServiceControlPolicy(Box<crate::model::ServiceControlPolicy>),
+    /// A member account and the role through which the management account administers it.
+    MemberAccount {
+        account: Box<Account>,
+        role_arn: String,
+    },
 }
 
 /// The answer to a write: the revision it was applied at and its result.
@@ -62,6 +70,8 @@ pub struct Changes {
     pub keys: BTreeSet<String>,
     /// Accounts created.
     pub accounts: BTreeSet<String>,
+    /// The organization changed: every account's SCP levels are recomputed.
+    pub organization: bool,
 }
 
 /// Change tracking lives beside the state but is neither replicated nor compared.
@@ -87,6 +97,7 @@ pub struct IamState {
     pub(crate) access_keys: BTreeMap<String, AccessKey>,
     /// Source of unique ids (`AIDA…`); advances with every id handed out.
     pub(crate) next_id: u64,
+    pub(crate) organization: Option<crate::model::Organization>,
     idempotency: BTreeMap<String, Response>,
     idempotency_order: VecDeque<String>,
     #[serde(skip)]
@@ -145,6 +156,11 @@ impl IamState {
         self.accounts.get(id)
     }
 
+    /// The organization, if one exists.
+    pub fn organization(&self) -> Option<&crate::model::Organization> {
+        self.organization.as_ref()
+    }
+
     /// An access key by id.
     pub fn access_key(&self, id: &str) -> Option<&AccessKey> {
         self.access_keys.get(id)
@@ -158,6 +174,20 @@ impl IamState {
                 self.idempotency.remove(&old);
             }
         }
+    }
+
+    /// A fresh lowercase id of `len` characters after `prefix` (`o-`, `r-`, `p-`, …).
+    pub(crate) fn new_org_id(&mut self, prefix: &str, len: usize) -> String {
+        const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        self.next_id += 1;
+        let mut a = splitmix(self.next_id);
+        let mut out = String::from(prefix);
+        for _ in 0..len {
+            let index = (a % 36) as usize;
+            a /= 36;
+            out.push(char::from(*ALPHABET.get(index).unwrap_or(&b'a')));
+        }
+        out
     }
 
     /// A fresh unique id: the prefix (`AIDA`, `AGPA`, `AROA`, `ANPA`) and 17 characters.
@@ -226,10 +256,20 @@ impl IamState {
             | O::DeleteLoginProfile { .. }
             | O::UpdateAccountPasswordPolicy { .. }
             | O::DeleteAccountPasswordPolicy { .. } => self.apply_login(op, at),
+            O::CreateOrganization { .. }
+            | O::CreateMemberAccount { .. }
+            | O::CreateOrganizationalUnit { .. }
+            | O::DeleteOrganizationalUnit { .. }
+            | O::MoveAccount { .. }
+            | O::CreateServiceControlPolicy { .. }
+            | O::UpdateServiceControlPolicy { .. }
+            | O::DeleteServiceControlPolicy { .. }
+            | O::AttachServiceControlPolicy { .. }
+            | O::DetachServiceControlPolicy { .. } => self.apply_org(op, at),
         }
     }
 
-    fn create_account(&mut self, id: &str, name: &str, at: i64) -> StoreResult<Outcome> {
+    pub(crate) fn create_account(&mut self, id: &str, name: &str, at: i64) -> StoreResult<Outcome> {
         crate::validate::account_id("account_id", id)?;
         crate::validate::description("account_name", name, 50)?;
         if name.is_empty() {

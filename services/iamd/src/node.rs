@@ -64,7 +64,10 @@ impl Node {
     /// everything in its account.
     pub fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<(), Status> {
         let p = &caller.principal;
-        if p.kind == PrincipalKind::Root {
+        let view = self.view.load();
+        let scps = view.scps(&p.account);
+        // The account root may do everything in its account, unless an SCP says otherwise.
+        if p.kind == PrincipalKind::Root && scps.is_empty() {
             return Ok(());
         }
         let ctx = base_context(p);
@@ -72,6 +75,7 @@ impl Node {
         let policies = Policies {
             identity: Some(&p.identity),
             boundary: p.boundary.as_ref(),
+            scps,
             ..Policies::default()
         };
         let decision = evaluate(&policies, &req);

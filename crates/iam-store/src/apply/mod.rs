@@ -1,6 +1,7 @@
 //! `apply` for each family of operations, and the helpers they share.
 
 mod keys;
+mod org;
 mod permissions;
 mod policies;
 mod roles;
@@ -10,6 +11,8 @@ use iam_policy::{Policy, PolicyKind, check_size};
 
 use crate::error::{ErrorCode, StoreError, StoreResult};
 use crate::library;
+pub use org::FULL_AWS_ACCESS;
+
 use crate::state::IamState;
 
 /// The map key of a name: names are unique per account without regard to case.

@@ -69,6 +69,7 @@ impl ViewBuilder {
         for key in state.access_keys.keys() {
             put_key(&mut view, state, key);
         }
+        view.scps = Arc::new(scp_levels(state));
         view
     }
 
@@ -111,6 +112,9 @@ impl ViewBuilder {
         }
         for key in &changes.keys {
             put_key(view, state, key);
+        }
+        if changes.organization || !changes.accounts.is_empty() {
+            view.scps = Arc::new(scp_levels(state));
         }
     }
 
@@ -232,6 +236,40 @@ impl Default for ViewBuilder {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Compiles the SCP levels of every member account (each SCP compiled once).
+fn scp_levels(state: &IamState) -> FxHashMap<String, Arc<Vec<PolicySet>>> {
+    let mut out = FxHashMap::default();
+    let Some(org) = state.organization() else {
+        return out;
+    };
+    let compiled: FxHashMap<&str, Arc<Policy>> = org
+        .policies
+        .values()
+        .filter_map(|p| {
+            Some((
+                p.id.as_str(),
+                Arc::new(compile(&p.content, PolicyKind::Scp)?),
+            ))
+        })
+        .collect();
+    for account in org.account_parent.keys() {
+        let Some(levels) = org.scp_levels(account) else {
+            continue;
+        };
+        let sets = levels
+            .iter()
+            .map(|level| {
+                PolicySet::new(level.iter().filter_map(|p| {
+                    let policy = compiled.get(p.id.as_str())?;
+                    Some((Arc::from(p.id.as_str()), Arc::clone(policy)))
+                }))
+            })
+            .collect();
+        out.insert(account.clone(), Arc::new(sets));
+    }
+    out
 }
 
 fn compile(document: &str, kind: PolicyKind) -> Option<Policy> {

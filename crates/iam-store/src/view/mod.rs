@@ -67,6 +67,9 @@ pub struct AuthzView {
     pub revision: u64,
     principals: Shards<PrincipalView>,
     keys: Shards<KeyView>,
+    /// The SCP levels (root first) that apply to each member account of the organization;
+    /// absent for the management account and accounts outside it.
+    scps: Arc<rustc_hash::FxHashMap<String, Arc<Vec<PolicySet>>>>,
 }
 
 impl AuthzView {
@@ -123,6 +126,14 @@ impl AuthzView {
     /// An access key by id.
     pub fn key(&self, access_key_id: &str) -> Option<&Arc<KeyView>> {
         self.keys.get(access_key_id)
+    }
+
+    /// The service control policies that apply to an account, one set per level, root first;
+    /// empty when none apply.
+    pub fn scps(&self, account: &str) -> &[PolicySet] {
+        self.scps
+            .get(account)
+            .map_or(&[][..], |levels| levels.as_slice())
     }
 
     /// Number of principals in the view.

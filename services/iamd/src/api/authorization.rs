@@ -224,6 +224,7 @@ impl AuthorizationApi {
             identity: Some(&subject.identity),
             resource: resource_policy.as_ref(),
             boundary: subject.boundary.as_ref(),
+            scps: view.scps(&subject.account),
             ..Policies::default()
         };
         let decision = evaluate(&policies, &req);

@@ -1,5 +1,5 @@
 //! The `Iam` service: each rpc delegates to one function of a module per entity family.
-//! Rpcs of later work (MFA devices, OIDC providers, organizations) answer `Unimplemented`
+//! Rpcs of later work (MFA devices, OIDC providers, GetAccountAuthorizationDetails) answer `Unimplemented`
 //! through the generated default stubs until they are built.
 
 use std::pin::Pin;
@@ -10,7 +10,8 @@ use iam_api::v1::iam_server::Iam;
 use tonic::{Request, Response, Status};
 
 use super::{
-    iam_attach, iam_groups, iam_inline, iam_login, iam_policies, iam_roles, iam_tags, iam_users,
+    iam_attach, iam_groups, iam_inline, iam_login, iam_org, iam_policies, iam_roles, iam_tags,
+    iam_users,
 };
 use crate::node::Node;
 
@@ -116,5 +117,19 @@ impl Iam for IamApi {
         update_account_password_policy => iam_login::update_account_password_policy(UpdateAccountPasswordPolicyRequest) -> UpdateAccountPasswordPolicyResponse;
         get_account_password_policy => iam_login::get_account_password_policy(GetAccountPasswordPolicyRequest) -> GetAccountPasswordPolicyResponse;
         delete_account_password_policy => iam_login::delete_account_password_policy(DeleteAccountPasswordPolicyRequest) -> DeleteAccountPasswordPolicyResponse;
+        create_account => iam_org::create_account(CreateAccountRequest) -> CreateAccountResponse;
+        list_accounts => iam_org::list_accounts(ListAccountsRequest) -> ListAccountsResponse;
+        create_organization => iam_org::create_organization(CreateOrganizationRequest) -> CreateOrganizationResponse;
+        describe_organization => iam_org::describe_organization(DescribeOrganizationRequest) -> DescribeOrganizationResponse;
+        create_organizational_unit => iam_org::create_organizational_unit(CreateOrganizationalUnitRequest) -> CreateOrganizationalUnitResponse;
+        delete_organizational_unit => iam_org::delete_organizational_unit(DeleteOrganizationalUnitRequest) -> DeleteOrganizationalUnitResponse;
+        list_organizational_units_for_parent => iam_org::list_organizational_units_for_parent(ListOrganizationalUnitsForParentRequest) -> ListOrganizationalUnitsForParentResponse;
+        move_account => iam_org::move_account(MoveAccountRequest) -> MoveAccountResponse;
+        create_service_control_policy => iam_org::create_service_control_policy(CreateServiceControlPolicyRequest) -> CreateServiceControlPolicyResponse;
+        update_service_control_policy => iam_org::update_service_control_policy(UpdateServiceControlPolicyRequest) -> UpdateServiceControlPolicyResponse;
+        delete_service_control_policy => iam_org::delete_service_control_policy(DeleteServiceControlPolicyRequest) -> DeleteServiceControlPolicyResponse;
+        list_service_control_policies => iam_org::list_service_control_policies(ListServiceControlPoliciesRequest) -> ListServiceControlPoliciesResponse;
+        attach_service_control_policy => iam_org::attach_service_control_policy(AttachServiceControlPolicyRequest) -> AttachServiceControlPolicyResponse;
+        detach_service_control_policy => iam_org::detach_service_control_policy(DetachServiceControlPolicyRequest) -> DetachServiceControlPolicyResponse;
     }
 }

@@ -8,6 +8,7 @@ pub mod iam_attach;
 pub mod iam_groups;
 pub mod iam_inline;
 pub mod iam_login;
+pub mod iam_org;
 pub mod iam_policies;
 pub mod iam_roles;
 pub mod iam_tags;

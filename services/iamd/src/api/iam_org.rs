@@ -1,0 +1,456 @@
+//! The organization: accounts, organizational units and service control policies. Only
+//! principals of the management account may manage it (and the bootstrap account may create
+//! the organization), each call authorized with its AWS Organizations action.
+
+use iam_api::v1 as pb;
+use iam_store::model::{Organization, OrganizationalUnit, ServiceControlPolicy};
+use iam_store::{Op, Outcome, StoreError};
+use tonic::{Code, Request, Status};
+
+use super::{caller, convert, page, required};
+use crate::auth::Caller;
+use crate::errors;
+use crate::node::Node;
+
+fn org_arn(org: &Organization) -> String {
+    format!(
+        "arn:aws:organizations::{}:organization/{}",
+        org.management_account, org.id
+    )
+}
+
+fn org_out(org: &Organization) -> pb::Organization {
+    pb::Organization {
+        id: org.id.clone(),
+        arn: org_arn(org),
+        master_account_id: org.management_account.clone(),
+        master_account_arn: format!(
+            "arn:aws:organizations::{0}:account/{1}/{0}",
+            org.management_account, org.id
+        ),
+        master_account_email: String::new(),
+        root_id: org.root_id.clone(),
+    }
+}
+
+fn unit_out(org: &Organization, u: &OrganizationalUnit) -> pb::OrganizationalUnit {
+    pb::OrganizationalUnit {
+        id: u.id.clone(),
+        arn: format!(
+            "arn:aws:organizations::{}:ou/{}/{}",
+            org.management_account, org.id, u.id
+        ),
+        name: u.name.clone(),
+        parent_id: u.parent_id.clone(),
+    }
+}
+
+fn scp_out(org: &Organization, p: &ServiceControlPolicy) -> pb::ServiceControlPolicy {
+    let arn = if p.aws_managed {
+        format!(
+            "arn:aws:organizations::aws:policy/service_control_policy/{}",
+            p.id
+        )
+    } else {
+        format!(
+            "arn:aws:organizations::{}:policy/{}/service_control_policy/{}",
+            org.management_account, org.id, p.id
+        )
+    };
+    pb::ServiceControlPolicy {
+        id: p.id.clone(),
+        arn,
+        name: p.name.clone(),
+        description: p.description.clone(),
+        aws_managed: p.aws_managed,
+        content: p.content.clone(),
+        tags: Vec::new(),
+        target_ids: org
+            .attachments
+            .iter()
+            .filter(|(_, ids)| ids.contains(&p.id))
+            .map(|(target, _)| target.clone())
+            .collect(),
+    }
+}
+
+/// The organization, or `AWSOrganizationsNotInUseException`.
+async fn organization(node: &Node) -> Result<Organization, Status> {
+    node.read(|s| s.organization().cloned())
+        .await?
+        .ok_or_else(|| {
+            errors::status(
+                Code::FailedPrecondition,
+                "AWSOrganizationsNotInUseException",
+                "the store has no organization",
+                None,
+            )
+        })
+}
+
+/// Authorizes an organizations action for a principal of the management account.
+async fn management(node: &Node, c: &Caller, action: &str) -> Result<Organization, Status> {
+    let org = organization(node).await?;
+    if c.principal.account != org.management_account {
+        return Err(errors::access_denied(
+            &c.principal.arn,
+            action,
+            &org_arn(&org),
+            "only the management account manages the organization",
+        ));
+    }
+    node.authorize(c, action, &org_arn(&org))?;
+    Ok(org)
+}
+
+pub async fn create_organization(
+    node: &Node,
+    req: Request<pb::CreateOrganizationRequest>,
+) -> Result<pb::CreateOrganizationResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    if c.principal.account != node.config.bootstrap_account_id {
+        return Err(errors::access_denied(
+            &c.principal.arn,
+            "organizations:CreateOrganization",
+            "*",
+            "only the bootstrap account may create the organization",
+        ));
+    }
+    node.authorize(&c, "organizations:CreateOrganization", "*")?;
+    let op = Op::CreateOrganization {
+        management_account: c.principal.account.clone(),
+    };
+    let (revision, outcome) = node.write(&c, &r.idempotency_key, op).await?;
+    let Outcome::Organization(org) = outcome else {
+        return Err(errors::internal(
+            "create organization answered no organization",
+        ));
+    };
+    Ok(pb::CreateOrganizationResponse {
+        organization: Some(org_out(&org)),
+        revision,
+    })
+}
+
+pub async fn describe_organization(
+    node: &Node,
+    req: Request<pb::DescribeOrganizationRequest>,
+) -> Result<pb::DescribeOrganizationResponse, Status> {
+    let c = caller(&req)?;
+    let org = organization(node).await?;
+    node.authorize(&c, "organizations:DescribeOrganization", &org_arn(&org))?;
+    Ok(pb::DescribeOrganizationResponse {
+        organization: Some(org_out(&org)),
+    })
+}
+
+pub async fn create_account(
+    node: &Node,
+    req: Request<pb::CreateAccountRequest>,
+) -> Result<pb::CreateAccountResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let name = required("account_name", &r.account_name)?;
+    management(node, &c, "organizations:CreateAccount").await?;
+    let account_id = if r.account_id.is_empty() {
+        random_account_id()?
+    } else {
+        r.account_id.clone()
+    };
+    let role_name = if r.role_name.is_empty() {
+        "OrganizationAccountAccessRole".to_owned()
+    } else {
+        r.role_name.clone()
+    };
+    let op = Op::CreateMemberAccount {
+        account_id,
+        name: name.to_owned(),
+        role_name,
+    };
+    let (revision, outcome) = node.write(&c, &r.idempotency_key, op).await?;
+    let Outcome::MemberAccount { account, role_arn } = outcome else {
+        return Err(errors::internal("create account answered no account"));
+    };
+    let org = organization(node).await?;
+    Ok(pb::CreateAccountResponse {
+        account: Some(account_out(
+            &org,
+            &account.account_id,
+            &account.name,
+            account.create_date,
+        )),
+        role_arn,
+        revision,
+    })
+}
+
+fn random_account_id() -> Result<String, Status> {
+    // 12 digits drawn from the operating system's random source (through a fresh key id).
+    let id = iam_sts::secrets::new_access_key_id().map_err(|e| errors::internal(&e.to_string()))?;
+    let digits: String = id
+        .bytes()
+        .skip(4)
+        .map(|b| char::from(b'0' + b % 10))
+        .take(12)
+        .collect();
+    Ok(digits)
+}
+
+fn account_out(org: &Organization, id: &str, name: &str, created: i64) -> pb::Account {
+    pb::Account {
+        id: id.to_owned(),
+        arn: format!(
+            "arn:aws:organizations::{}:account/{}/{id}",
+            org.management_account, org.id
+        ),
+        name: name.to_owned(),
+        email: String::new(),
+        status: pb::AccountStatus::Active as i32,
+        joined_timestamp: convert::ts(created),
+        parent_id: org.account_parent.get(id).cloned().unwrap_or_default(),
+    }
+}
+
+pub async fn list_accounts(
+    node: &Node,
+    req: Request<pb::ListAccountsRequest>,
+) -> Result<pb::ListAccountsResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let org = management(node, &c, "organizations:ListAccounts").await?;
+    let parent = r.parent_id.clone();
+    let accounts = node
+        .read(move |s| {
+            s.accounts()
+                .values()
+                .map(|a| (a.account_id.clone(), a.name.clone(), a.create_date))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+    let items: Vec<pb::Account> = accounts
+        .iter()
+        .filter(|(id, _, _)| parent.is_empty() || org.account_parent.get(id) == Some(&parent))
+        .map(|(id, name, created)| account_out(&org, id, name, *created))
+        .collect();
+    let p = page(items, |a| a.id.clone(), &r.marker, r.max_items)?;
+    Ok(pb::ListAccountsResponse {
+        accounts: p.items,
+        is_truncated: p.is_truncated,
+        marker: p.marker,
+    })
+}
+
+pub async fn create_organizational_unit(
+    node: &Node,
+    req: Request<pb::CreateOrganizationalUnitRequest>,
+) -> Result<pb::CreateOrganizationalUnitResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let parent_id = required("parent_id", &r.parent_id)?;
+    let name = required("name", &r.name)?;
+    let org = management(node, &c, "organizations:CreateOrganizationalUnit").await?;
+    let op = Op::CreateOrganizationalUnit {
+        parent_id: parent_id.to_owned(),
+        name: name.to_owned(),
+    };
+    let (revision, outcome) = node.write(&c, &r.idempotency_key, op).await?;
+    let Outcome::OrganizationalUnit(u) = outcome else {
+        return Err(errors::internal(
+            "create organizational unit answered no unit",
+        ));
+    };
+    Ok(pb::CreateOrganizationalUnitResponse {
+        organizational_unit: Some(unit_out(&org, &u)),
+        revision,
+    })
+}
+
+pub async fn delete_organizational_unit(
+    node: &Node,
+    req: Request<pb::DeleteOrganizationalUnitRequest>,
+) -> Result<pb::DeleteOrganizationalUnitResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let id = required("organizational_unit_id", &r.organizational_unit_id)?;
+    management(node, &c, "organizations:DeleteOrganizationalUnit").await?;
+    let op = Op::DeleteOrganizationalUnit {
+        ou_id: id.to_owned(),
+    };
+    let (revision, _) = node.write(&c, &r.idempotency_key, op).await?;
+    Ok(pb::DeleteOrganizationalUnitResponse { revision })
+}
+
+pub async fn list_organizational_units_for_parent(
+    node: &Node,
+    req: Request<pb::ListOrganizationalUnitsForParentRequest>,
+) -> Result<pb::ListOrganizationalUnitsForParentResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let parent = required("parent_id", &r.parent_id)?;
+    let org = management(node, &c, "organizations:ListOrganizationalUnitsForParent").await?;
+    if !org.is_parent(parent) {
+        return Err(errors::from_store(&StoreError::no_such(
+            "parent",
+            "parent_id",
+            parent,
+        )));
+    }
+    let units: Vec<pb::OrganizationalUnit> = org
+        .units
+        .values()
+        .filter(|u| u.parent_id == parent)
+        .map(|u| unit_out(&org, u))
+        .collect();
+    let p = page(units, |u| u.id.clone(), &r.marker, r.max_items)?;
+    Ok(pb::ListOrganizationalUnitsForParentResponse {
+        organizational_units: p.items,
+        is_truncated: p.is_truncated,
+        marker: p.marker,
+    })
+}
+
+pub async fn move_account(
+    node: &Node,
+    req: Request<pb::MoveAccountRequest>,
+) -> Result<pb::MoveAccountResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let account_id = required("account_id", &r.account_id)?;
+    let source = required("source_parent_id", &r.source_parent_id)?;
+    let destination = required("destination_parent_id", &r.destination_parent_id)?;
+    management(node, &c, "organizations:MoveAccount").await?;
+    let op = Op::MoveAccount {
+        account_id: account_id.to_owned(),
+        source_parent_id: source.to_owned(),
+        destination_parent_id: destination.to_owned(),
+    };
+    let (revision, _) = node.write(&c, &r.idempotency_key, op).await?;
+    Ok(pb::MoveAccountResponse { revision })
+}
+
+pub async fn create_service_control_policy(
+    node: &Node,
+    req: Request<pb::CreateServiceControlPolicyRequest>,
+) -> Result<pb::CreateServiceControlPolicyResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let name = required("name", &r.name)?;
+    let content = required("content", &r.content)?;
+    management(node, &c, "organizations:CreatePolicy").await?;
+    let op = Op::CreateServiceControlPolicy {
+        name: name.to_owned(),
+        description: r.description.clone(),
+        content: content.to_owned(),
+    };
+    let (revision, outcome) = node.write(&c, &r.idempotency_key, op).await?;
+    let Outcome::ServiceControlPolicy(p) = outcome else {
+        return Err(errors::internal("create policy answered no policy"));
+    };
+    let org = organization(node).await?;
+    Ok(pb::CreateServiceControlPolicyResponse {
+        policy: Some(scp_out(&org, &p)),
+        revision,
+    })
+}
+
+pub async fn update_service_control_policy(
+    node: &Node,
+    req: Request<pb::UpdateServiceControlPolicyRequest>,
+) -> Result<pb::UpdateServiceControlPolicyResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let id = required("policy_id", &r.policy_id)?;
+    management(node, &c, "organizations:UpdatePolicy").await?;
+    let op = Op::UpdateServiceControlPolicy {
+        policy_id: id.to_owned(),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        content: r.content.clone(),
+    };
+    let (revision, outcome) = node.write(&c, &r.idempotency_key, op).await?;
+    let Outcome::ServiceControlPolicy(p) = outcome else {
+        return Err(errors::internal("update policy answered no policy"));
+    };
+    let org = organization(node).await?;
+    Ok(pb::UpdateServiceControlPolicyResponse {
+        policy: Some(scp_out(&org, &p)),
+        revision,
+    })
+}
+
+pub async fn delete_service_control_policy(
+    node: &Node,
+    req: Request<pb::DeleteServiceControlPolicyRequest>,
+) -> Result<pb::DeleteServiceControlPolicyResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let id = required("policy_id", &r.policy_id)?;
+    management(node, &c, "organizations:DeletePolicy").await?;
+    let op = Op::DeleteServiceControlPolicy {
+        policy_id: id.to_owned(),
+    };
+    let (revision, _) = node.write(&c, &r.idempotency_key, op).await?;
+    Ok(pb::DeleteServiceControlPolicyResponse { revision })
+}
+
+pub async fn list_service_control_policies(
+    node: &Node,
+    req: Request<pb::ListServiceControlPoliciesRequest>,
+) -> Result<pb::ListServiceControlPoliciesResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let org = management(node, &c, "organizations:ListPolicies").await?;
+    let items: Vec<pb::ServiceControlPolicy> = org
+        .policies
+        .values()
+        .filter(|p| {
+            r.target_id.is_empty()
+                || org
+                    .attachments
+                    .get(&r.target_id)
+                    .is_some_and(|ids| ids.contains(&p.id))
+        })
+        .map(|p| scp_out(&org, p))
+        .collect();
+    let p = page(items, |p| p.id.clone(), &r.marker, r.max_items)?;
+    Ok(pb::ListServiceControlPoliciesResponse {
+        policies: p.items,
+        is_truncated: p.is_truncated,
+        marker: p.marker,
+    })
+}
+
+pub async fn attach_service_control_policy(
+    node: &Node,
+    req: Request<pb::AttachServiceControlPolicyRequest>,
+) -> Result<pb::AttachServiceControlPolicyResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let policy_id = required("policy_id", &r.policy_id)?;
+    let target_id = required("target_id", &r.target_id)?;
+    management(node, &c, "organizations:AttachPolicy").await?;
+    let op = Op::AttachServiceControlPolicy {
+        policy_id: policy_id.to_owned(),
+        target_id: target_id.to_owned(),
+    };
+    let (revision, _) = node.write(&c, &r.idempotency_key, op).await?;
+    Ok(pb::AttachServiceControlPolicyResponse { revision })
+}
+
+pub async fn detach_service_control_policy(
+    node: &Node,
+    req: Request<pb::DetachServiceControlPolicyRequest>,
+) -> Result<pb::DetachServiceControlPolicyResponse, Status> {
+    let c = caller(&req)?;
+    let r = req.into_inner();
+    let policy_id = required("policy_id", &r.policy_id)?;
+    let target_id = required("target_id", &r.target_id)?;
+    management(node, &c, "organizations:DetachPolicy").await?;
+    let op = Op::DetachServiceControlPolicy {
+        policy_id: policy_id.to_owned(),
+        target_id: target_id.to_owned(),
+    };
+    let (revision, _) = node.write(&c, &r.idempotency_key, op).await?;
+    Ok(pb::DetachServiceControlPolicyResponse { revision })
+}
