@@ -111,9 +111,15 @@ fn metadata<'a>(status: &'a tonic::Status, key: &str) -> Option<&'a str> {
 fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
+    let mut last = text.clone();
     while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
+        // Some errors repeat their source's message; say it once.
+        let message = e.to_string();
+        if message != last {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        last = message;
         source = e.source();
     }
     text

@@ -53,6 +53,7 @@ struct Cli {
 
 /// Options of every remote command, accepted before or after the command name.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 struct GlobalArgs {
     /// The iamd node to call.
     #[arg(

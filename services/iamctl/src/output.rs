@@ -2,8 +2,8 @@
 //! aligned table.
 //!
 //! A table shows each top-level list as rows (the scalar fields of its items as columns);
-//! a response without a list is shown as `field  value` rows, nested fields flattened
-//! with dots (`User.UserName`).
+//! entities (a response without a list, or the `Group` beside the members of `get-group`)
+//! are shown as `field  value` rows, nested fields flattened with dots (`User.UserName`).
 
 use std::io::Write;
 
@@ -67,7 +67,20 @@ pub(crate) fn table(value: &Value) -> String {
         flatten("", value, &mut rows);
         return align(&["Field".to_owned(), "Value".to_owned()], &rows);
     }
+    // Entities beside the lists (the `Group` of `get-group`) first, as field/value rows.
     let mut blocks = Vec::new();
+    let mut entity_rows = Vec::new();
+    for (key, v) in fields {
+        if v.is_object() {
+            flatten(key, v, &mut entity_rows);
+        }
+    }
+    if !entity_rows.is_empty() {
+        blocks.push(align(
+            &["Field".to_owned(), "Value".to_owned()],
+            &entity_rows,
+        ));
+    }
     for (name, items) in &lists {
         let block = rows_of(name, items);
         blocks.push(if lists.len() > 1 {
@@ -190,6 +203,21 @@ mod tests {
         assert_eq!(
             table(&value),
             "PolicyNames\n-----------\na\nbb\n\nNextToken: m"
+        );
+    }
+
+    #[test]
+    fn an_entity_beside_a_list_comes_first() {
+        let value = json!({"Group": {"GroupName": "desk"}, "Users": [{"UserName": "alice"}]});
+        assert_eq!(
+            table(&value),
+            "Field            Value\n\
+             ---------------  -----\n\
+             Group.GroupName  desk\n\
+             \n\
+             UserName\n\
+             --------\n\
+             alice"
         );
     }
 

@@ -357,6 +357,23 @@ mod tests {
         assert_eq!(value["Revision"], 3);
     }
 
+    /// `call!` names a response `iam.v1.<Rpc>Response`: every rpc must follow that.
+    #[test]
+    fn every_rpc_answers_its_rpc_named_response() {
+        let set = FileDescriptorSet::decode(iam_api::FILE_DESCRIPTOR_SET).unwrap();
+        let services = set.file.iter().filter(|f| f.package() == "iam.v1");
+        let methods: Vec<_> = services
+            .flat_map(|f| &f.service)
+            .flat_map(|s| &s.method)
+            .collect();
+        assert!(methods.len() > 80);
+        for method in methods {
+            let expected = format!(".iam.v1.{}Response", method.name());
+            assert_eq!(method.output_type(), expected);
+            assert!(Schema::get().unwrap().messages.contains_key(&expected));
+        }
+    }
+
     #[test]
     fn unknown_message_is_an_error() {
         assert!(render("iam.v1.NoSuchResponse", &pb::ListUsersResponse::default()).is_err());

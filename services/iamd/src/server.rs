@@ -6,8 +6,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use iam_api::v1::audit_server::AuditServer;
 use iam_api::v1::authorization_server::AuthorizationServer;
+use iam_api::v1::cluster_server::ClusterServer;
 use iam_api::v1::iam_server::IamServer;
+use iam_api::v1::sts_server::StsServer;
 use iam_raft::RaftNode;
 use iam_store::IamState;
 use iam_store::view::ViewBuilder;
@@ -17,7 +20,9 @@ use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
 use crate::api::authorization::AuthorizationApi;
+use crate::api::cluster::ClusterApi;
 use crate::api::iam::IamApi;
+use crate::api::pending::{AuditApi, StsApi};
 use crate::auth::{AuthContext, AuthLayer};
 use crate::bootstrap;
 use crate::config::Config;
@@ -232,6 +237,14 @@ async fn serve_client(
         .add_service(reflection_v1alpha)
         .add_service(iam)
         .add_service(authz)
+        .add_service(
+            ClusterServer::new(ClusterApi {
+                node: Arc::clone(&node),
+            })
+            .max_decoding_message_size(max),
+        )
+        .add_service(StsServer::new(StsApi).max_decoding_message_size(max))
+        .add_service(AuditServer::new(AuditApi).max_decoding_message_size(max))
         .serve_with_incoming_shutdown(incoming, stopped(stop))
         .await;
     health.set_not_serving::<IamServer<IamApi>>().await;

@@ -16,7 +16,7 @@ use iam_sts::AuthError;
 use iam_sts::sigv4::verify_string_to_sign;
 use tonic::{Request, Response, Status};
 
-use super::caller;
+use super::{caller, simulate};
 use crate::auth::Caller;
 use crate::errors;
 use crate::node::{Node, base_context};
@@ -299,6 +299,24 @@ impl Authorization for AuthorizationApi {
             revision: view.revision,
             stale: false,
         }))
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        request: Request<pb::SimulatePrincipalPolicyRequest>,
+    ) -> Result<Response<pb::SimulatePrincipalPolicyResponse>, Status> {
+        simulate::simulate_principal_policy(&self.node, request)
+            .await
+            .map(Response::new)
+    }
+
+    async fn simulate_custom_policy(
+        &self,
+        request: Request<pb::SimulateCustomPolicyRequest>,
+    ) -> Result<Response<pb::SimulateCustomPolicyResponse>, Status> {
+        simulate::simulate_custom_policy(&self.node, request)
+            .await
+            .map(Response::new)
     }
 }
 

@@ -2,6 +2,7 @@
 //! authorizes it, calls one domain operation, converts the result.
 
 pub mod authorization;
+pub mod cluster;
 pub mod convert;
 pub mod iam;
 pub mod iam_attach;
@@ -13,6 +14,8 @@ pub mod iam_policies;
 pub mod iam_roles;
 pub mod iam_tags;
 pub mod iam_users;
+pub mod simulate;
+pub mod pending;
 
 use iam_store::model::Permissions;
 use iam_store::{IamState, PrincipalKind, StoreError};
