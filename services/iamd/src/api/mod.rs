@@ -14,8 +14,8 @@ pub mod iam_policies;
 pub mod iam_roles;
 pub mod iam_tags;
 pub mod iam_users;
-pub mod simulate;
 pub mod pending;
+pub mod simulate;
 
 use iam_store::model::Permissions;
 use iam_store::{IamState, PrincipalKind, StoreError};

@@ -6,36 +6,28 @@ use std::sync::Arc;
 
 use iam_api::v1 as pb;
 use iam_policy::{
-    Context, ContextValue, Decision, DecisionKind, Effect, Hit, Policies, Policy, PolicyKind,
-    PolicySet, PolicyType, Request as EngineRequest, evaluate,
+    Context, Decision, DecisionKind, Effect, Hit, Policies, Policy, PolicyKind, PolicySet,
+    PolicyType, Request as EngineRequest, evaluate,
 };
 use iam_store::model::{Account, Tag};
 use iam_store::view::PrincipalKind;
 use iam_store::{IamState, library};
 use tonic::{Code, Request, Status};
 
-use super::authorization::{MAX_CONTEXT_KEYS, MAX_CONTEXT_VALUES, MAX_VALUE_CHARS, explanation};
-use super::{DEFAULT_MAX_ITEMS, MAX_MAX_ITEMS, caller, required};
+use super::authorization::explanation;
+use super::{caller, required};
 use crate::errors;
 use crate::node::Node;
 
-/// Actions of one simulation.
-pub const MAX_ACTIONS: usize = 100;
-/// Resources of one simulation.
-pub const MAX_RESOURCES: usize = 100;
-/// Action and resource pairs of one simulation.
-pub const MAX_PAIRS: usize = 1_000;
-/// Identity-based input policies.
-pub const MAX_INPUT_POLICIES: usize = 10;
-/// Characters of an action name.
-const MAX_ACTION_CHARS: usize = 128;
-/// Characters of a resource ARN.
-const MAX_RESOURCE_CHARS: usize = 2_048;
+mod context;
+mod request;
 
-/// AWS's labels of the policies a simulation request carries.
-const INPUT_LABEL: &str = "PolicyInputList";
-const BOUNDARY_LABEL: &str = "PermissionsBoundaryPolicyInputList";
-const RESOURCE_LABEL: &str = "ResourcePolicy";
+pub use request::{MAX_ACTIONS, MAX_INPUT_POLICIES, MAX_PAIRS, MAX_RESOURCES};
+
+use context::{context_entries, root_keys, simulation_context, tag_keys};
+use request::{
+    Grid, Inputs, Labelled, SourceArn, SourceKind, arn_parts, caller_arn_account, resource_owner,
+};
 
 /// Simulates the policies of a stored user, group or role.
 pub async fn simulate_principal_policy(
@@ -158,100 +150,6 @@ pub async fn simulate_custom_policy(
     })
 }
 
-/// What `policy_source_arn` names: `arn:PARTITION:iam::ACCOUNT:{user,group,role}/PATH/NAME`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SourceArn<'a> {
-    arn: &'a str,
-    kind: SourceKind,
-    account: &'a str,
-    name: &'a str,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SourceKind {
-    User,
-    Group,
-    Role,
-}
-
-impl<'a> SourceArn<'a> {
-    fn parse(arn: &'a str) -> Result<Self, Status> {
-        let parsed = arn_parts(arn).and_then(|(service, account, resource)| {
-            let (kind, path) = resource.split_once('/')?;
-            let kind = match (service, kind) {
-                ("iam", "user") => SourceKind::User,
-                ("iam", "group") => SourceKind::Group,
-                ("iam", "role") => SourceKind::Role,
-                _ => return None,
-            };
-            let name = path.rsplit('/').next().filter(|n| !n.is_empty())?;
-            Some(SourceArn {
-                arn,
-                kind,
-                account,
-                name,
-            })
-        });
-        parsed.ok_or_else(|| {
-            errors::invalid(
-                "policy_source_arn",
-                format!("`{arn}` is not the ARN of a user, group or role"),
-            )
-        })
-    }
-}
-
-/// The service, account and resource of an ARN with a 12-digit account.
-fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some(service), Some(_), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    (!partition.is_empty() && is_account_id(account)).then_some((service, account, resource))
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The account of `caller_arn`: a user, role or assumed-role ARN.
-fn caller_arn_account(arn: &str) -> Result<&str, Status> {
-    arn_parts(arn)
-        .filter(|(service, _, resource)| {
-            let kind = resource.split_once('/').map(|(k, rest)| (k, !rest.is_empty()));
-            matches!(
-                (*service, kind),
-                ("iam", Some(("user" | "role", true))) | ("sts", Some(("assumed-role", true)))
-            )
-        })
-        .map(|(_, account, _)| account)
-        .ok_or_else(|| {
-            errors::invalid(
-                "caller_arn",
-                format!("`{arn}` is not the ARN of a user, role or assumed role"),
-            )
-        })
-}
-
-/// `resource_owner`: empty, or a 12-digit account.
-fn resource_owner(owner: &str) -> Result<Option<&str>, Status> {
-    match owner {
-        "" => Ok(None),
-        id if is_account_id(id) => Ok(Some(id)),
-        other => Err(errors::invalid(
-            "resource_owner",
-            format!("`{other}` is not a 12-digit account id"),
-        )),
-    }
-}
-
 fn no_such_source(arn: &str) -> Status {
     errors::status(
         Code::NotFound,
@@ -305,13 +203,11 @@ fn group_documents(
         .inline
         .iter()
         .map(|(n, doc)| (format!("{arn}#{n}"), doc.clone(), PolicyKind::GroupInline));
-    let attached = group.permissions.attached.iter().filter_map(|p| {
-        Some((
-            p.clone(),
-            managed_document(acct, p)?,
-            PolicyKind::Managed,
-        ))
-    });
+    let attached = group
+        .permissions
+        .attached
+        .iter()
+        .filter_map(|p| Some((p.clone(), managed_document(acct, p)?, PolicyKind::Managed)));
     Some(inline.chain(attached).collect())
 }
 
@@ -322,10 +218,12 @@ fn managed_document(acct: &Account, arn: &str) -> Option<String> {
     }
     let name = arn.rsplit('/').next()?.to_ascii_lowercase();
     let p = acct.policies.get(&name).filter(|p| p.arn == arn)?;
-    p.versions.get(&p.default_version).map(|v| v.document.clone())
+    p.versions
+        .get(&p.default_version)
+        .map(|v| v.document.clone())
 }
 
-fn compile_stored((label, doc, kind): (String, String, PolicyKind)) -> Option<(Arc<str>, Arc<Policy>)> {
+fn compile_stored((label, doc, kind): (String, String, PolicyKind)) -> Option<Labelled> {
     match Policy::parse(&doc, kind) {
         Ok(p) => Some((label.into(), Arc::new(p))),
         Err(error) => {
@@ -335,317 +233,6 @@ fn compile_stored((label, doc, kind): (String, String, PolicyKind)) -> Option<(A
             None
         }
     }
-}
-
-/// The policies a request carries, compiled and labelled as AWS labels them.
-#[derive(Debug, Default)]
-struct Inputs {
-    identity: Vec<(Arc<str>, Arc<Policy>)>,
-    boundary: Option<PolicySet>,
-    resource: Option<PolicySet>,
-}
-
-impl Inputs {
-    fn parse(identity: &[String], boundary: &[String], resource: &str) -> Result<Self, Status> {
-        if identity.len() > MAX_INPUT_POLICIES {
-            return Err(errors::invalid(
-                "policy_input_list",
-                format!("`policy_input_list` holds at most {MAX_INPUT_POLICIES} policies"),
-            ));
-        }
-        if boundary.len() > 1 {
-            return Err(errors::invalid(
-                "permissions_boundary_policy_input_list",
-                "`permissions_boundary_policy_input_list` holds at most 1 policy",
-            ));
-        }
-        let identity = labelled("policy_input_list", INPUT_LABEL, identity)?;
-        let boundary = labelled(
-            "permissions_boundary_policy_input_list",
-            BOUNDARY_LABEL,
-            boundary,
-        )?;
-        let resource = match resource {
-            "" => None,
-            text => Some(PolicySet::new([(
-                Arc::from(RESOURCE_LABEL),
-                Arc::new(parse_input(text, PolicyKind::Resource, "resource_policy")?),
-            )])),
-        };
-        Ok(Inputs {
-            identity,
-            boundary: (!boundary.is_empty()).then(|| PolicySet::new(boundary)),
-            resource,
-        })
-    }
-}
-
-/// Parses `field[i]` as identity-based policies labelled `LABEL.N` (N from 1).
-fn labelled(
-    field: &str,
-    label: &str,
-    texts: &[String],
-) -> Result<Vec<(Arc<str>, Arc<Policy>)>, Status> {
-    (1..)
-        .zip(texts)
-        .map(|(n, text)| {
-            let policy = parse_input(text, PolicyKind::Managed, &format!("{field}[{}]", n - 1))?;
-            Ok((Arc::from(format!("{label}.{n}")), Arc::new(policy)))
-        })
-        .collect()
-}
-
-/// `MalformedPolicyDocument` (INVALID_ARGUMENT) naming the field, its index, and the JSON
-/// path of the problem.
-fn parse_input(text: &str, kind: PolicyKind, field: &str) -> Result<Policy, Status> {
-    Policy::parse(text, kind).map_err(|e| {
-        errors::status(
-            Code::InvalidArgument,
-            e.code,
-            &format!("`{field}`: {} (at `{}`)", e.message, e.path),
-            Some(field),
-        )
-    })
-}
-
-/// The action and resource pairs of a simulation and the page of them to answer.
-#[derive(Debug)]
-struct Grid<'a> {
-    actions: &'a [String],
-    resources: Vec<&'a str>,
-    start: usize,
-    len: usize,
-    total: usize,
-}
-
-impl<'a> Grid<'a> {
-    fn new(
-        actions: &'a [String],
-        resources: &'a [String],
-        marker: &str,
-        max_items: i32,
-    ) -> Result<Self, Status> {
-        check_names("action_names", actions, 1, MAX_ACTIONS, check_action)?;
-        check_names("resource_arns", resources, 0, MAX_RESOURCES, check_resource)?;
-        let resources: Vec<&str> = if resources.is_empty() {
-            vec!["*"]
-        } else {
-            resources.iter().map(String::as_str).collect()
-        };
-        let total = actions.len().saturating_mul(resources.len());
-        if total > MAX_PAIRS {
-            return Err(errors::status(
-                Code::ResourceExhausted,
-                "LimitExceeded",
-                &format!(
-                    "{total} action and resource pairs, more than the {MAX_PAIRS} allowed; \
-                     simulate fewer `action_names` or `resource_arns`"
-                ),
-                None,
-            ));
-        }
-        let max = page_size(max_items)?;
-        let start = match marker {
-            "" => 0,
-            m => m
-                .parse::<usize>()
-                .ok()
-                .filter(|s| *s < total)
-                .ok_or_else(|| errors::invalid("marker", format!("`{m}` is not a marker of this simulation")))?,
-        };
-        let len = total.saturating_sub(start).min(max);
-        Ok(Grid {
-            actions,
-            resources,
-            start,
-            len,
-            total,
-        })
-    }
-
-    /// The pairs of this page, actions in order, then resources.
-    fn pairs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
-        self.actions
-            .iter()
-            .flat_map(|a| self.resources.iter().map(move |r| (a.as_str(), *r)))
-            .skip(self.start)
-            .take(self.len)
-    }
-
-    fn is_truncated(&self) -> bool {
-        self.start.saturating_add(self.len) < self.total
-    }
-
-    fn next_marker(&self) -> String {
-        if self.is_truncated() {
-            self.start.saturating_add(self.len).to_string()
-        } else {
-            String::new()
-        }
-    }
-}
-
-fn page_size(max_items: i32) -> Result<usize, Status> {
-    match usize::try_from(max_items) {
-        Ok(0) => Ok(DEFAULT_MAX_ITEMS),
-        Ok(n) if n <= MAX_MAX_ITEMS => Ok(n),
-        _ => Err(errors::invalid(
-            "max_items",
-            format!("`max_items` must be between 1 and {MAX_MAX_ITEMS}"),
-        )),
-    }
-}
-
-/// Checks the count of a list field and each of its items.
-fn check_names(
-    field: &str,
-    items: &[String],
-    min: usize,
-    max: usize,
-    check: fn(&str) -> Result<(), String>,
-) -> Result<(), Status> {
-    if items.len() < min || items.len() > max {
-        return Err(errors::invalid(
-            field,
-            format!("`{field}` must hold {min} to {max} items, not {}", items.len()),
-        ));
-    }
-    for (i, item) in items.iter().enumerate() {
-        check(item).map_err(|why| errors::invalid(&format!("{field}[{i}]"), why))?;
-    }
-    Ok(())
-}
-
-fn check_action(action: &str) -> Result<(), String> {
-    let ok = action.chars().count() <= MAX_ACTION_CHARS
-        && action
-            .split_once(':')
-            .is_some_and(|(service, name)| !service.is_empty() && !name.is_empty());
-    ok.then_some(())
-        .ok_or_else(|| format!("action `{action}` is not `service:ActionName`"))
-}
-
-fn check_resource(resource: &str) -> Result<(), String> {
-    let n = resource.chars().count();
-    (n > 0 && n <= MAX_RESOURCE_CHARS)
-        .then_some(())
-        .ok_or_else(|| format!("a resource must be 1 to {MAX_RESOURCE_CHARS} characters"))
-}
-
-/// AWS `ContextEntry` values as the engine's: a `_LIST` type is multivalued, a scalar type
-/// takes exactly one value, no type means one value single, several multivalued.
-fn context_entries(entries: &[pb::ContextEntry]) -> Result<Vec<(&str, ContextValue)>, Status> {
-    if entries.len() > MAX_CONTEXT_KEYS {
-        return Err(errors::invalid(
-            "context_entries",
-            format!("`context_entries` holds at most {MAX_CONTEXT_KEYS} keys"),
-        ));
-    }
-    let mut out: Vec<(&str, ContextValue)> = Vec::with_capacity(entries.len());
-    for (i, e) in entries.iter().enumerate() {
-        let key = e.context_key_name.as_str();
-        let field = |f: &str| format!("context_entries[{i}].{f}");
-        let n = key.chars().count();
-        if !(5..=256).contains(&n) {
-            return Err(errors::invalid(
-                &field("context_key_name"),
-                format!("context key `{key}` must be 5 to 256 characters"),
-            ));
-        }
-        if out.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            return Err(errors::invalid(
-                &field("context_key_name"),
-                format!("context key `{key}` is given more than once"),
-            ));
-        }
-        let value = context_value(e).map_err(|why| {
-            let f = if why.starts_with("unknown") { "context_key_type" } else { "context_key_values" };
-            errors::invalid(&field(f), why)
-        })?;
-        out.push((key, value));
-    }
-    Ok(out)
-}
-
-/// One entry's value, or why it is invalid.
-fn context_value(e: &pb::ContextEntry) -> Result<ContextValue, String> {
-    use pb::ContextKeyType as T;
-    let key = &e.context_key_name;
-    let values = &e.context_key_values;
-    if values.len() > MAX_CONTEXT_VALUES {
-        return Err(format!("`{key}` has more than {MAX_CONTEXT_VALUES} values"));
-    }
-    if values.iter().any(|v| v.chars().count() > MAX_VALUE_CHARS) {
-        return Err(format!(
-            "a value of `{key}` is longer than {MAX_VALUE_CHARS} characters"
-        ));
-    }
-    let ty = T::try_from(e.context_key_type)
-        .map_err(|_| format!("unknown context key type {} of `{key}`", e.context_key_type))?;
-    let multi = match ty {
-        T::Unspecified => values.len() != 1,
-        T::StringList | T::NumericList | T::BooleanList | T::IpList | T::BinaryList
-        | T::DateList => true,
-        T::String | T::Numeric | T::Boolean | T::Ip | T::Binary | T::Date => false,
-    };
-    match (multi, values.as_slice()) {
-        (true, _) => Ok(ContextValue::Multi(values.clone())),
-        (false, [one]) => Ok(ContextValue::Single(one.clone())),
-        (false, _) => Err(format!(
-            "`{key}` of type {} takes exactly one value, not {}",
-            ty.as_str_name(),
-            values.len()
-        )),
-    }
-}
-
-/// The keys derived from a principal's tags, as `Authorize` derives them.
-fn tag_keys(tags: &[Tag]) -> Vec<(String, ContextValue)> {
-    let mut keys: Vec<(String, ContextValue)> = tags
-        .iter()
-        .map(|t| {
-            (
-                format!("aws:PrincipalTag/{}", t.key),
-                ContextValue::Single(t.value.clone()),
-            )
-        })
-        .collect();
-    if !tags.is_empty() {
-        keys.push((
-            "aws:PrincipalTagKeys".into(),
-            ContextValue::Multi(tags.iter().map(|t| t.key.clone()).collect()),
-        ));
-    }
-    keys
-}
-
-/// The principal keys of an account root, which the engine would derive from its ARN.
-fn root_keys(arn: &str, account: &str) -> Vec<(String, ContextValue)> {
-    [
-        ("aws:PrincipalArn", arn),
-        ("aws:PrincipalType", "Account"),
-        ("aws:userid", account),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), ContextValue::Single(v.to_owned())))
-    .collect()
-}
-
-/// The simulation's context: the keys derived from the principal, then the entries, which
-/// win. Unlike `Authorize`, no time or transport keys are filled: as in AWS's simulator, a
-/// key the request does not give is reported missing.
-fn simulation_context(
-    derived: Vec<(String, ContextValue)>,
-    entries: &[(&str, ContextValue)],
-) -> Context {
-    let mut ctx = Context::new();
-    for (key, value) in derived {
-        ctx.insert(&key, value);
-    }
-    for (key, value) in entries {
-        ctx.insert(key, value.clone());
-    }
-    ctx
 }
 
 /// One simulation: who, the policies in force, and the context of every pair.
@@ -664,9 +251,9 @@ impl Simulation<'_> {
     }
 
     fn result(&self, action: &str, resource: &str) -> pb::EvaluationResult {
-        let resource_account = self.owner.unwrap_or_else(|| {
-            arn_parts(resource).map_or(self.account, |(_, account, _)| account)
-        });
+        let resource_account = self
+            .owner
+            .unwrap_or_else(|| arn_parts(resource).map_or(self.account, |(_, account, _)| account));
         let req = EngineRequest::new(
             self.principal,
             self.account,
@@ -687,9 +274,10 @@ impl Simulation<'_> {
                 .map(|k| (*k).to_owned())
                 .collect(),
             allowed_by_organizations: self.allowed_by_organizations(&d),
-            allowed_by_permissions_boundary: self.policies.boundary.map(|_| {
-                allows(&d, |t| t == PolicyType::PermissionsBoundary)
-            }),
+            allowed_by_permissions_boundary: self
+                .policies
+                .boundary
+                .map(|_| allows(&d, |t| t == PolicyType::PermissionsBoundary)),
             explanation: Some(explanation(&d)),
         }
     }
@@ -741,5 +329,124 @@ fn statement(h: &Hit<'_>) -> pb::DecidingStatement {
             Effect::Allow => pb::Effect::Allow as i32,
             Effect::Deny => pb::Effect::Deny as i32,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(label: &str, text: &str, kind: PolicyKind) -> PolicySet {
+        let policy = Policy::parse(text, kind).unwrap();
+        PolicySet::new([(Arc::from(label), Arc::new(policy))])
+    }
+
+    const IDENTITY: &str = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"Any","Effect":"Allow","Action":"s3:*","Resource":"*"},
+        {"Sid":"NoDelete","Effect":"Deny","Action":"s3:DeleteObject","Resource":"*"}]}"#;
+    const READS: &str = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["s3:Get*","s3:DeleteObject"],"Resource":"*"}]}"#;
+
+    fn run(sim: &Simulation<'_>, action: &str) -> pb::EvaluationResult {
+        sim.result(action, "arn:aws:s3:::bucket/key")
+    }
+
+    #[test]
+    fn results_carry_every_matched_statement_and_the_boundary_detail() {
+        let identity = set("PolicyInputList.1", IDENTITY, PolicyKind::Managed);
+        let boundary = set(
+            "PermissionsBoundaryPolicyInputList.1",
+            READS,
+            PolicyKind::Managed,
+        );
+        let context = Context::new();
+        let sim = Simulation {
+            principal: "arn:aws:iam::111111111111:user/alice",
+            account: "111111111111",
+            owner: None,
+            context: &context,
+            policies: Policies {
+                identity: Some(&identity),
+                boundary: Some(&boundary),
+                ..Policies::default()
+            },
+        };
+        let get = run(&sim, "s3:GetObject");
+        assert_eq!(get.eval_decision, pb::Decision::Allowed as i32);
+        assert_eq!(get.allowed_by_permissions_boundary, Some(true));
+        assert_eq!(get.allowed_by_organizations, None, "no SCP applies");
+        assert_eq!(get.matched_statements.len(), 2);
+
+        let put = run(&sim, "s3:PutObject");
+        assert_eq!(put.eval_decision, pb::Decision::ImplicitDeny as i32);
+        assert_eq!(put.allowed_by_permissions_boundary, Some(false));
+        let reason = put.explanation.map(|e| e.reason).unwrap_or_default();
+        assert_eq!(reason, "permissions_boundary_not_allowed");
+
+        let delete = run(&sim, "s3:DeleteObject");
+        assert_eq!(delete.eval_decision, pb::Decision::ExplicitDeny as i32);
+        let sids: Vec<&str> = delete
+            .matched_statements
+            .iter()
+            .map(|s| s.sid.as_str())
+            .collect();
+        assert_eq!(sids, ["Any", "NoDelete", ""], "both effects, every type");
+        let deny = &delete.matched_statements[1];
+        assert_eq!(deny.effect, pb::Effect::Deny as i32);
+        assert_eq!(deny.policy_id, "PolicyInputList.1");
+        assert_eq!(deny.statement_index, 1);
+    }
+
+    #[test]
+    fn organizations_detail_needs_an_allow_at_every_level() {
+        let identity = set("PolicyInputList.1", IDENTITY, PolicyKind::Managed);
+        let scps = [
+            set("p-FullAWSAccess", READS, PolicyKind::Scp),
+            set("p-reads", READS, PolicyKind::Scp),
+        ];
+        let context = Context::new();
+        let sim = Simulation {
+            principal: "arn:aws:iam::111111111111:user/alice",
+            account: "111111111111",
+            owner: None,
+            context: &context,
+            policies: Policies {
+                identity: Some(&identity),
+                scps: &scps,
+                ..Policies::default()
+            },
+        };
+        assert_eq!(
+            run(&sim, "s3:GetObject").allowed_by_organizations,
+            Some(true)
+        );
+        let put = run(&sim, "s3:PutObject");
+        assert_eq!(put.allowed_by_organizations, Some(false));
+        assert_eq!(put.eval_decision, pb::Decision::ImplicitDeny as i32);
+    }
+
+    #[test]
+    fn a_simulated_root_gets_only_what_the_policies_give() {
+        let identity = set("PolicyInputList.1", READS, PolicyKind::Managed);
+        let context = simulation_context(
+            root_keys("arn:aws:iam::111111111111:root", "111111111111"),
+            &[],
+        );
+        let sim = Simulation {
+            principal: "",
+            account: "111111111111",
+            owner: None,
+            context: &context,
+            policies: Policies {
+                identity: Some(&identity),
+                ..Policies::default()
+            },
+        };
+        let put = run(&sim, "s3:PutObject");
+        assert_eq!(put.eval_decision, pb::Decision::ImplicitDeny as i32);
+        assert_eq!(
+            run(&sim, "s3:GetObject").eval_decision,
+            pb::Decision::Allowed as i32
+        );
     }
 }
