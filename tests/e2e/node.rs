@@ -233,6 +233,28 @@ async fn users_keys_and_self_authorization() {
     assert_eq!(answer.decision, pb::Decision::ImplicitDeny as i32);
     assert!(answer.revision >= created.revision);
 
+    // --- alice's refused call still used her key: its last use is recorded
+    let mut last_used = None;
+    for _ in 0..200 {
+        last_used = admin
+            .get_access_key_last_used(pb::GetAccessKeyLastUsedRequest {
+                access_key_id: key.access_key_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .access_key_last_used
+            .and_then(|u| u.last_used_date);
+        if last_used.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        last_used.is_some(),
+        "the key's last use is replicated within a few flushes"
+    );
+
     // --- an inactive key no longer authenticates
     admin
         .update_access_key(pb::UpdateAccessKeyRequest {

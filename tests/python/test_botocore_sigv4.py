@@ -161,3 +161,23 @@ def test_health_and_reflection_need_no_signature(node):
         answers = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
         services = {s.name for a in answers for s in a.list_services_response.service}
         assert {"iam.v1.Iam", "iam.v1.Authorization"} <= services
+
+
+class RawBytes:
+    """A 'message' that is already encoded, to send bytes that are not valid protobuf."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def SerializeToString(self) -> bytes:
+        return self.data
+
+
+def test_malformed_protobuf_is_invalid_argument(node):
+    host, creds = node
+    garbage = RawBytes(b"\xff\xff\xff\xff\x0f")
+    with grpc.insecure_channel(host) as channel:
+        call = channel.unary_unary("/iam.v1.Iam/CreateUser")
+        with pytest.raises(grpc.RpcError) as err:
+            call(garbage.data, metadata=signed_metadata(host, "/iam.v1.Iam/CreateUser", garbage, creds))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()

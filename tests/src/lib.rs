@@ -27,6 +27,7 @@ pub fn config(dir: &Path) -> Config {
         data_dir: dir.to_path_buf(),
         bootstrap_account_id: "111111111111".into(),
         bootstrap_account_name: "prod-trading".into(),
+        key_use_flush_ms: 50,
         ..Config::default()
     }
 }

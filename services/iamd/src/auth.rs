@@ -37,6 +37,8 @@ pub struct AuthContext {
     pub view: Arc<ArcSwap<AuthzView>>,
     pub cluster_key: ClusterKey,
     pub max_body: usize,
+    /// Where authenticated key ids are noted for `GetAccessKeyLastUsed`.
+    pub key_uses: Option<Arc<crate::key_use::KeyUses>>,
 }
 
 /// The authentication layer.
@@ -99,12 +101,15 @@ where
             };
             match authenticate(&ctx, &parts, &bytes) {
                 Ok(caller) => {
+                    if let Some(uses) = &ctx.key_uses {
+                        uses.record(&caller.access_key_id);
+                    }
                     parts.extensions.insert(caller);
                     let req = http::Request::from_parts(
                         parts,
                         Body::new(http_body_util::Full::new(bytes)),
                     );
-                    inner.call(req).await
+                    inner.call(req).await.map(malformed_is_invalid_argument)
                 }
                 Err(e) => {
                     tracing::info!(
@@ -119,6 +124,28 @@ where
             }
         })
     }
+}
+
+/// tonic answers `Internal` when a request message does not decode; that is the caller's
+/// mistake, so it becomes `InvalidArgument` (AWS `MalformedQueryString`-like).
+fn malformed_is_invalid_argument(mut response: http::Response<Body>) -> http::Response<Body> {
+    let headers = response.headers();
+    let internal = headers.get("grpc-status").is_some_and(|v| v == "13");
+    let decode = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| m.contains("decode"));
+    if internal && decode {
+        let status = crate::errors::status(
+            Code::InvalidArgument,
+            "InvalidInput",
+            "the request message is not a valid protobuf encoding of the rpc's request",
+            None,
+        );
+        let mut fixed = status.into_http::<Body>();
+        std::mem::swap(response.headers_mut(), fixed.headers_mut());
+    }
+    response
 }
 
 async fn collect(body: Body, max: usize) -> Result<Bytes, tonic::Status> {

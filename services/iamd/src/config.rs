@@ -41,6 +41,8 @@ pub struct Config {
     pub min_revision_wait_ms: u64,
     /// Log as JSON lines.
     pub log_json: bool,
+    /// How often the last use of access keys is replicated, in milliseconds.
+    pub key_use_flush_ms: u64,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             max_message_bytes: 4 * 1024 * 1024,
             min_revision_wait_ms: 2_000,
             log_json: false,
+            key_use_flush_ms: 30_000,
         }
     }
 }
@@ -195,6 +198,9 @@ impl Config {
         }
         iam_store::validate::account_id("bootstrap_account_id", &self.bootstrap_account_id)
             .map_err(|e| ConfigError(e.message))?;
+        if self.key_use_flush_ms < 10 {
+            return Err(ConfigError("key_use_flush_ms must be at least 10".into()));
+        }
         if self.max_message_bytes < 1024 {
             return Err(ConfigError(
                 "max_message_bytes must be at least 1024".into(),

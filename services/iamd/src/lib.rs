@@ -10,5 +10,6 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod errors;
+pub mod key_use;
 pub mod node;
 pub mod server;

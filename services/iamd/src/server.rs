@@ -124,9 +124,15 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     });
 
     let (stop, stop_rx) = watch::channel(false);
+    let key_uses = Arc::new(crate::key_use::KeyUses::default());
+    tokio::spawn(crate::key_use::run(
+        Arc::clone(&key_uses),
+        Arc::clone(&node),
+        stop_rx.clone(),
+    ));
     let servers = vec![
         tokio::spawn(serve_peer(Arc::clone(&node), peer, stop_rx.clone())),
-        tokio::spawn(serve_client(Arc::clone(&node), client, stop_rx)),
+        tokio::spawn(serve_client(Arc::clone(&node), client, key_uses, stop_rx)),
     ];
 
     let root_credentials = if members.keys().next() == Some(&config.node_id) {
@@ -198,6 +204,7 @@ async fn serve_peer(
 async fn serve_client(
     node: Arc<Node>,
     listener: TcpListener,
+    key_uses: Arc<crate::key_use::KeyUses>,
     stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let max = node.config.max_message_bytes;
@@ -220,6 +227,7 @@ async fn serve_client(
         view: Arc::clone(&node.view),
         cluster_key: node.cluster_key.clone(),
         max_body: max,
+        key_uses: Some(key_uses),
     });
     let iam = IamServer::new(IamApi {
         node: Arc::clone(&node),
