@@ -78,6 +78,15 @@ pub struct Changes {
 #[derive(Debug, Default)]
 struct ChangeCell(Mutex<Changes>);
 
+impl ChangeCell {
+    fn everything() -> Self {
+        ChangeCell(Mutex::new(Changes {
+            all: true,
+            ..Changes::default()
+        }))
+    }
+}
+
 impl Clone for ChangeCell {
     fn clone(&self) -> Self {
         ChangeCell::default()
@@ -100,7 +109,9 @@ pub struct IamState {
     pub(crate) organization: Option<crate::model::Organization>,
     idempotency: BTreeMap<String, Response>,
     idempotency_order: VecDeque<String>,
-    #[serde(skip)]
+    /// A state read from a snapshot reports every principal as changed, so the
+    /// authorization view is rebuilt whole from it.
+    #[serde(skip, default = "ChangeCell::everything")]
     changes: ChangeCell,
 }
 
