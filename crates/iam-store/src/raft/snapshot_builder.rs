@@ -35,7 +35,11 @@ impl<M: Machine> RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder<M> {
     /// Encodes the state, stores it as the current snapshot (flushed) unless a newer one is
     /// already stored, and returns it.
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        let data = image::encode(self.machine.as_ref(), &self.meta)?;
+        // Encoding the whole state is CPU work: keep it off the async workers.
+        let (machine, meta) = (Arc::clone(&self.machine), self.meta.clone());
+        let data = tokio::task::spawn_blocking(move || image::encode(machine.as_ref(), &meta))
+            .await
+            .map_err(|e| io::Error::other(format!("snapshot encoding stopped: {e}")))??;
         let stored = self.snapshots.save_if_newer(&self.meta, &data).await?;
         tracing::info!(
             log_index = ?self.meta.last_log_id.map(|id| id.index),
