@@ -379,7 +379,16 @@ fn a_state_restored_from_a_snapshot_rebuilds_the_whole_view() {
     let mut builder = ViewBuilder::new();
     builder.update(&restored, s.revision);
     let view = builder.handle().load_full();
-    assert!(view.principal_by_arn("arn:aws:iam::111111111111:user/alice").is_some());
-    assert!(view.principal_by_arn("arn:aws:iam::111111111111:role/bot").is_some());
-    assert!(view.principal_by_arn("arn:aws:iam::111111111111:root").is_some());
+    assert!(
+        view.principal_by_arn("arn:aws:iam::111111111111:user/alice")
+            .is_some()
+    );
+    assert!(
+        view.principal_by_arn("arn:aws:iam::111111111111:role/bot")
+            .is_some()
+    );
+    assert!(
+        view.principal_by_arn("arn:aws:iam::111111111111:root")
+            .is_some()
+    );
 }

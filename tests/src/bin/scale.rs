@@ -270,6 +270,20 @@ async fn main() {
         view.principal_count(),
         view.revision
     );
+    // Let the background work of the load settle: take a snapshot of everything now, so
+    // the measured writes do not share the two cores with encoding one.
+    let settle = Instant::now();
+    n.raft.raft().trigger().snapshot().await.unwrap();
+    let deadline = settle + Duration::from_secs(30);
+    while n.raft.metrics().snapshot_index.unwrap_or(0) < view.revision && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "settled for {:.1?}: snapshot index {:?}",
+        settle.elapsed(),
+        n.raft.metrics().snapshot_index
+    );
 
     let (w1, a1, m1) = (
         probe.writes("full", samples).await,
