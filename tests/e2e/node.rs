@@ -525,3 +525,198 @@ async fn service_control_policies_limit_member_accounts() {
     assert_eq!(err.code(), Code::FailedPrecondition);
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_inline_policies_tags_boundaries_and_passwords_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/bot-momentum"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"momentum-7"}}}]}"#;
+    let inline = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["trading:PlaceOrder","trading:CancelOrder"],"Resource":"arn:aws:trading:*:111111111111:venue/*/instrument/BTC-*","Condition":{"IpAddress":{"aws:SourceIp":"10.20.0.0/16"}}}]}"#;
+
+    // --- a bot role with a trust policy, an inline policy, a boundary and tags
+    let role = admin
+        .create_role(pb::CreateRoleRequest {
+            role_name: "bot-momentum-btc".into(),
+            path: "/bots/".into(),
+            assume_role_policy_document: trust.into(),
+            max_session_duration: 3600,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap();
+    admin
+        .put_role_policy(pb::PutRolePolicyRequest {
+            role_name: "bot-momentum-btc".into(),
+            policy_name: "btc-orders".into(),
+            policy_document: inline.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let stored = admin
+        .get_role_policy(pb::GetRolePolicyRequest {
+            role_name: "bot-momentum-btc".into(),
+            policy_name: "btc-orders".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        stored.policy_document, inline,
+        "documents come back as written"
+    );
+    admin
+        .put_role_permissions_boundary(pb::PutRolePermissionsBoundaryRequest {
+            role_name: "bot-momentum-btc".into(),
+            permissions_boundary: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .tag_role(pb::TagRoleRequest {
+            role_name: "bot-momentum-btc".into(),
+            tags: vec![pb::Tag {
+                key: "strategy".into(),
+                value: "momentum".into(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let tags = admin
+        .list_role_tags(pb::ListRoleTagsRequest {
+            role_name: "bot-momentum-btc".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tags;
+    assert_eq!(tags.len(), 1);
+
+    // --- the boundary caps the inline grant: read-only boundary, so no orders
+    let mut gateway = authz(&node, &root).await.unwrap();
+    let order = |ip: &str| pb::AuthorizeRequest {
+        action: "trading:PlaceOrder".into(),
+        resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP".into(),
+        context: ctx(&[("aws:SourceIp", ip)]),
+        subject: principal("arn:aws:sts::111111111111:assumed-role/bot-momentum-btc/run-1"),
+        ..Default::default()
+    };
+    let capped = gateway
+        .authorize(order("10.20.3.7"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(capped.decision, pb::Decision::ImplicitDeny as i32);
+    assert_eq!(
+        capped.explanation.unwrap().reason,
+        "permissions_boundary_not_allowed"
+    );
+    admin
+        .delete_role_permissions_boundary(pb::DeleteRolePermissionsBoundaryRequest {
+            role_name: "bot-momentum-btc".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ok = gateway
+        .authorize(order("10.20.3.7"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        ok.decision,
+        pb::Decision::Allowed as i32,
+        "a session of the role, from the trading subnet"
+    );
+    assert_eq!(ok.principal_arn, role.arn);
+    let outside = gateway
+        .authorize(order("192.0.2.1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(outside.decision, pb::Decision::ImplicitDeny as i32);
+
+    // --- a role with policies cannot be deleted (AWS's DeleteConflict)
+    let err = admin
+        .delete_role(pb::DeleteRoleRequest {
+            role_name: "bot-momentum-btc".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    // --- passwords follow the account password policy
+    admin
+        .update_account_password_policy(pb::UpdateAccountPasswordPolicyRequest {
+            minimum_password_length: 14,
+            require_numbers: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "risk-officer".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let weak = admin
+        .create_login_profile(pb::CreateLoginProfileRequest {
+            user_name: "risk-officer".into(),
+            password: "short1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(weak.code(), Code::InvalidArgument);
+    assert!(
+        weak.message().contains("PasswordPolicyViolation"),
+        "{}",
+        weak.message()
+    );
+    assert!(
+        !weak.message().contains("short1"),
+        "a password never appears in an error"
+    );
+    admin
+        .create_login_profile(pb::CreateLoginProfileRequest {
+            user_name: "risk-officer".into(),
+            password: "correct-horse-battery-9".into(),
+            password_reset_required: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let profile = admin
+        .get_login_profile(pb::GetLoginProfileRequest {
+            user_name: "risk-officer".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .login_profile
+        .unwrap();
+    assert!(profile.password_reset_required);
+
+    // --- an oversized request is refused before anything is decoded
+    let huge = admin
+        .create_policy(pb::CreatePolicyRequest {
+            policy_name: "huge".into(),
+            policy_document: "x".repeat(5 * 1024 * 1024),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(huge.code(), Code::ResourceExhausted);
+    node.shutdown().await;
+}
