@@ -392,3 +392,67 @@ fn a_state_restored_from_a_snapshot_rebuilds_the_whole_view() {
             .is_some()
     );
 }
+
+#[test]
+fn scp_levels_follow_the_tree_and_skip_the_management_account() {
+    let mut s = Store::new();
+    let Outcome::Organization(org) = s.ok(Op::CreateOrganization {
+        management_account: ACCT.into(),
+    }) else {
+        panic!("an organization")
+    };
+    let Outcome::MemberAccount { role_arn, .. } = s.ok(Op::CreateMemberAccount {
+        account_id: "222222222222".into(),
+        name: "research".into(),
+        role_name: "OrganizationAccountAccessRole".into(),
+    }) else {
+        panic!("a member account")
+    };
+    assert_eq!(
+        role_arn,
+        "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+    );
+    let Outcome::OrganizationalUnit(ou) = s.ok(Op::CreateOrganizationalUnit {
+        parent_id: org.root_id.clone(),
+        name: "Research".into(),
+    }) else {
+        panic!("an OU")
+    };
+    s.ok(Op::MoveAccount {
+        account_id: "222222222222".into(),
+        source_parent_id: org.root_id.clone(),
+        destination_parent_id: ou.id.clone(),
+    });
+    let levels = s
+        .state
+        .organization()
+        .unwrap()
+        .scp_levels("222222222222")
+        .unwrap();
+    assert_eq!(levels.len(), 3, "root, OU, account");
+    assert!(
+        levels
+            .iter()
+            .all(|l| l.iter().any(|p| p.id == "p-FullAWSAccess"))
+    );
+    assert!(
+        s.state.organization().unwrap().scp_levels(ACCT).is_none(),
+        "SCPs never limit the management account"
+    );
+
+    // --- an OU with an account cannot be deleted; a second organization cannot be created
+    let del = Op::DeleteOrganizationalUnit {
+        ou_id: ou.id.clone(),
+    };
+    assert_eq!(s.err(del), ErrorCode::DeleteConflict);
+    let again = Op::CreateOrganization {
+        management_account: ACCT.into(),
+    };
+    assert_eq!(s.err(again), ErrorCode::EntityAlreadyExists);
+    let bad = Op::CreateServiceControlPolicy {
+        name: "Bad".into(),
+        description: String::new(),
+        content: r#"{"Statement":{"Effect":"Permit","Action":"*","Resource":"*"}}"#.into(),
+    };
+    assert_eq!(s.err(bad), ErrorCode::MalformedPolicyDocument);
+}
