@@ -179,10 +179,13 @@ fn authenticate(
     let principal = view
         .principal(&key.principal)
         .ok_or(AuthError::UnknownAccessKey)?;
-    let secret = ctx
-        .cluster_key
-        .unseal(&key.sealed_secret)
-        .map_err(|_| AuthError::UnknownAccessKey)?;
+    let secret = ctx.cluster_key.unseal(&key.sealed_secret).map_err(|_| {
+        tracing::error!(
+            access_key_id = %auth.access_key_id,
+            "a stored secret does not open under this node's cluster key: every node needs the same key"
+        );
+        AuthError::UnknownAccessKey
+    })?;
     let host = parts
         .uri
         .authority()

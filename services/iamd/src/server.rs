@@ -94,8 +94,14 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     if config.advertise_peer.is_none() {
         config.advertise_peer = Some(peer_addr.to_string());
     }
-    let cluster_key =
-        bootstrap::cluster_key(&config.cluster_key_path()).map_err(|e| StartError(e.0))?;
+    let key_path = config.cluster_key_path();
+    if config.members().len() > 1 && !key_path.exists() {
+        return Err(StartError(format!(
+            "a cluster of several nodes needs the same cluster key on every node: put it in `{}` (or set cluster_key_file)",
+            key_path.display()
+        )));
+    }
+    let cluster_key = bootstrap::cluster_key(&key_path).map_err(|e| StartError(e.0))?;
 
     // The apply hook updates the authorization view incrementally and announces the revision.
     let builder = Arc::new(Mutex::new(ViewBuilder::new()));
