@@ -1,6 +1,7 @@
 //! Helpers for tests that start real iamd nodes and speak gRPC to them: start a node on
 //! free ports in a temporary directory, read its root credentials, build signed clients.
 
+pub mod etcd;
 pub mod scenario;
 
 use std::path::Path;

@@ -153,6 +153,17 @@ async fn main() {
         );
     }
 
+    // --- etcd, in the same run: small puts through its leader
+    let etcd = std::env::args()
+        .skip_while(|a| a != "--etcd")
+        .nth(1)
+        .unwrap_or_else(|| "/usr/bin/etcd".into());
+    if std::path::Path::new(&etcd).exists() {
+        etcd_runs(&etcd, seconds).await;
+    } else {
+        println!("etcd: `{etcd}` not found; install Debian's etcd-server to compare");
+    }
+
     // --- propagation: acknowledgement → every other node's view reflects the write
     let mut client = iamd_tests::iam(leader, &creds).await.unwrap();
     let others: Vec<&Running> = nodes
@@ -193,4 +204,79 @@ async fn main() {
     for n in nodes {
         n.shutdown().await;
     }
+}
+
+/// The client URL of the etcd leader (from `etcdctl endpoint status`).
+fn etcd_leader(clients: &[String]) -> String {
+    let out = std::process::Command::new("etcdctl")
+        .args([
+            "--endpoints",
+            &clients.join(","),
+            "endpoint",
+            "status",
+            "--write-out=json",
+        ])
+        .output()
+        .expect("etcdctl");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("etcdctl json");
+    for s in status.as_array().into_iter().flatten() {
+        let member = &s["Status"]["header"]["member_id"];
+        if *member == s["Status"]["leader"] {
+            return s["Endpoint"].as_str().unwrap().to_owned();
+        }
+    }
+    clients[0].clone()
+}
+
+async fn etcd_runs(binary: &str, seconds: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = iamd_tests::etcd::start(binary, dir.path()).await.unwrap();
+    let leader = etcd_leader(&cluster.clients);
+    println!(
+        "etcd 3.4, 3 members on the same machine (fsync on commit), puts of 16-byte values through the leader"
+    );
+    let serial = Arc::new(AtomicUsize::new(0));
+    for concurrency in [1usize, 16, 64] {
+        let stop = Arc::new(AtomicBool::new(false));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let ch = tonic::transport::Endpoint::from_shared(leader.clone())
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let (stop, serial) = (Arc::clone(&stop), Arc::clone(&serial));
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let n = serial.fetch_add(1, Ordering::Relaxed);
+                    let t = Instant::now();
+                    iamd_tests::etcd::put(
+                        ch.clone(),
+                        format!("k{}", n % 1000).into_bytes(),
+                        format!("{n:016}").into_bytes(),
+                    )
+                    .await
+                    .unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.unwrap());
+        }
+        let n = lat.len();
+        println!(
+            "etcd concurrency {concurrency:>2}: {:>7.0} puts/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({n} puts)",
+            n as f64 / start.elapsed().as_secs_f64(),
+            pct(&mut lat, 0.50).as_secs_f64() * 1e3,
+            pct(&mut lat, 0.99).as_secs_f64() * 1e3,
+        );
+    }
+    drop(cluster);
 }
