@@ -7,63 +7,11 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
-use iamd::config::Config;
 use iamd::server::Running;
 use iamd_tests::{authz, iam, read_credentials};
-
-/// A free loopback port (bound and released; the nodes bind it again right away).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Spec {
-    config: Config,
-}
-
-fn specs(dirs: &[tempfile::TempDir]) -> Vec<Spec> {
-    // The operator gives every node the same cluster key.
-    let key = dirs[0].path().join("shared-cluster.key");
-    std::fs::write(&key, iam_sts::ClusterKey::generate_hex().unwrap()).unwrap();
-    let peers: Vec<u16> = dirs.iter().map(|_| free_port()).collect();
-    let members: BTreeMap<u64, String> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i as u64 + 1, format!("127.0.0.1:{p}")))
-        .collect();
-    dirs.iter()
-        .enumerate()
-        .map(|(i, dir)| {
-            let mut config = iamd_tests::config(dir.path());
-            config.node_id = i as u64 + 1;
-            config.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-            config.peer_listen = format!("127.0.0.1:{}", peers[i]).parse().unwrap();
-            config.initial_members = members.clone();
-            config.cluster_key_file = Some(key.clone());
-            Spec { config }
-        })
-        .collect()
-}
-
-/// Starts the three nodes together: the first waits for a leader, which needs a majority.
-async fn start_all(specs: &[Spec]) -> Vec<Running> {
-    let [a, b, c] = specs else {
-        panic!("three nodes")
-    };
-    let (a, b, c) = tokio::join!(
-        iamd_tests::start(a.config.clone()),
-        iamd_tests::start(b.config.clone()),
-        iamd_tests::start(c.config.clone()),
-    );
-    vec![a.unwrap(), b.unwrap(), c.unwrap()]
-}
 
 fn leader_index(nodes: &[Running]) -> usize {
     let leader = nodes[0].node.raft.metrics().leader.expect("a leader");
@@ -101,8 +49,9 @@ async fn create_user_retrying(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_on_any_node_are_read_everywhere_and_survive_the_leader() {
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let specs = specs(&dirs);
-    let mut nodes = start_all(&specs).await;
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let configs = iamd_tests::cluster_configs(&paths).unwrap();
+    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
     let creds_path = nodes
         .iter()
         .find_map(|n| n.root_credentials.clone())

@@ -89,3 +89,47 @@ pub async fn authz(
 ) -> Result<AuthorizationClient<Signed>, tonic::transport::Error> {
     Ok(AuthorizationClient::new(signed(node, creds).await?))
 }
+
+/// A free loopback port (bound and released; a node binds it again right away).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Configurations of a new cluster with one node per directory: ids 1…n, free ports, the
+/// same initial member list, and one cluster key shared by all (in the first directory).
+pub fn cluster_configs(dirs: &[&Path]) -> std::io::Result<Vec<Config>> {
+    let first = dirs
+        .first()
+        .ok_or_else(|| std::io::Error::other("no directory"))?;
+    let key = first.join("shared-cluster.key");
+    let hex =
+        iam_sts::ClusterKey::generate_hex().map_err(|e| std::io::Error::other(e.to_string()))?;
+    std::fs::write(&key, hex)?;
+    let peers: Vec<u16> = dirs.iter().map(|_| free_port()).collect::<Result<_, _>>()?;
+    let members: std::collections::BTreeMap<u64, String> = (1u64..)
+        .zip(&peers)
+        .map(|(id, p)| (id, format!("127.0.0.1:{p}")))
+        .collect();
+    let mut out = Vec::new();
+    for ((id, dir), peer) in (1u64..).zip(dirs).zip(&peers) {
+        let mut c = config(dir);
+        c.node_id = id;
+        c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        c.peer_listen = std::net::SocketAddr::from(([127, 0, 0, 1], *peer));
+        c.initial_members = members.clone();
+        c.cluster_key_file = Some(key.clone());
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Starts three nodes together (the first waits for a leader, which needs a majority).
+pub async fn start_three(configs: &[Config]) -> Result<Vec<Running>, StartError> {
+    let [a, b, c] = configs else {
+        return Err(StartError("three configurations are needed".into()));
+    };
+    let (a, b, c) = tokio::join!(start(a.clone()), start(b.clone()), start(c.clone()));
+    Ok(vec![a?, b?, c?])
+}

@@ -12,7 +12,6 @@
     clippy::panic
 )]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -28,47 +27,15 @@ fn arg(name: &str, default: u64) -> u64 {
         .map_or(default, |v| v.parse().expect("a number"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn pct(v: &mut [Duration], p: f64) -> Duration {
     v.sort_unstable();
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
 }
 
 async fn cluster(dirs: &[tempfile::TempDir]) -> Vec<Running> {
-    let key = dirs[0].path().join("shared-cluster.key");
-    std::fs::write(&key, iam_sts::ClusterKey::generate_hex().unwrap()).unwrap();
-    let peers: Vec<u16> = dirs.iter().map(|_| free_port()).collect();
-    let members: BTreeMap<u64, String> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i as u64 + 1, format!("127.0.0.1:{p}")))
-        .collect();
-    let configs: Vec<_> = dirs
-        .iter()
-        .enumerate()
-        .map(|(i, dir)| {
-            let mut c = iamd_tests::config(dir.path());
-            c.node_id = i as u64 + 1;
-            c.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-            c.peer_listen = format!("127.0.0.1:{}", peers[i]).parse().unwrap();
-            c.initial_members = members.clone();
-            c.cluster_key_file = Some(key.clone());
-            c
-        })
-        .collect();
-    let (a, b, c) = tokio::join!(
-        iamd_tests::start(configs[0].clone()),
-        iamd_tests::start(configs[1].clone()),
-        iamd_tests::start(configs[2].clone()),
-    );
-    vec![a.unwrap(), b.unwrap(), c.unwrap()]
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let configs = iamd_tests::cluster_configs(&paths).unwrap();
+    iamd_tests::start_three(&configs).await.unwrap()
 }
 
 #[tokio::main]
