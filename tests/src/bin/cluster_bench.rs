@@ -13,6 +13,10 @@
 )]
 
 use std::sync::Arc;
+
+/// The allocator iamd's binary uses too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 

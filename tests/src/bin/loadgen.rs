@@ -3,7 +3,7 @@
 //! empty-RPC ceiling); reports throughput and p50/p99 latency of each and their ratio.
 //!
 //! `loadgen [--endpoint http://127.0.0.1:7300] --credentials FILE [--connections 4]
-//!          [--concurrency 64] [--seconds 10] [--principal-arn ARN]`
+//!          [--concurrency 64] [--seconds 3] [--rounds 4] [--principal-arn ARN]`
 //!
 //! Without `--endpoint` it starts its own single node in a temporary directory, sets up
 //! the trading scenario's trader (a user, a group, a policy) and measures against it.
@@ -18,6 +18,10 @@
 )]
 
 use std::sync::Arc;
+
+/// The allocator iamd's binary uses too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -33,6 +37,7 @@ struct Args {
     connections: usize,
     concurrency: usize,
     seconds: u64,
+    rounds: usize,
     principal: Option<String>,
 }
 
@@ -42,7 +47,8 @@ fn args() -> Args {
         credentials: None,
         connections: 4,
         concurrency: 64,
-        seconds: 10,
+        seconds: 3,
+        rounds: 4,
         principal: None,
     };
     let mut it = std::env::args().skip(1);
@@ -54,6 +60,7 @@ fn args() -> Args {
             "--connections" => a.connections = value.parse().expect("--connections N"),
             "--concurrency" => a.concurrency = value.parse().expect("--concurrency N"),
             "--seconds" => a.seconds = value.parse().expect("--seconds N"),
+            "--rounds" => a.rounds = value.parse().expect("--rounds N"),
             "--principal-arn" => a.principal = Some(value),
             other => panic!("unknown flag `{other}`"),
         }
@@ -70,6 +77,22 @@ struct Stats {
 }
 
 impl Stats {
+    fn empty() -> Self {
+        Stats {
+            calls: 0,
+            errors: 0,
+            elapsed: Duration::ZERO,
+            latencies: Vec::new(),
+        }
+    }
+
+    fn absorb(&mut self, other: Stats) {
+        self.calls += other.calls;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+    }
+
     fn throughput(&self) -> f64 {
         self.calls as f64 / self.elapsed.as_secs_f64()
     }
@@ -260,12 +283,18 @@ async fn main() {
     };
 
     println!(
-        "{} connections, concurrency {}, {} s per run",
-        a.connections, a.concurrency, a.seconds
+        "{} connections, concurrency {}, {} rounds of {} s per workload, alternating",
+        a.connections, a.concurrency, a.rounds, a.seconds
     );
-    let mut h = run(&channels, a.concurrency, a.seconds, health).await;
+    // The machine's speed drifts: alternate short runs of each workload and add them up,
+    // so both see the same conditions.
+    let mut h = Stats::empty();
+    let mut z = Stats::empty();
+    for _ in 0..a.rounds {
+        h.absorb(run(&channels, a.concurrency, a.seconds, health).await);
+        z.absorb(run(&channels, a.concurrency, a.seconds, call.clone()).await);
+    }
     report("health", &mut h);
-    let mut z = run(&channels, a.concurrency, a.seconds, call).await;
     report("authorize", &mut z);
     println!(
         "authorize / health throughput: {:.1}%",

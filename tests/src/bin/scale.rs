@@ -16,6 +16,10 @@
 )]
 
 use std::sync::Arc;
+
+/// The allocator iamd's binary uses too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
