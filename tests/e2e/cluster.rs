@@ -120,3 +120,125 @@ async fn writes_on_any_node_are_read_everywhere_and_survive_the_leader() {
         node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retried_write_through_another_node_is_applied_once() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let nodes = iamd_tests::start_three(&iamd_tests::cluster_configs(&paths).unwrap())
+        .await
+        .unwrap();
+    let root = read_credentials(
+        &nodes
+            .iter()
+            .find_map(|n| n.root_credentials.clone())
+            .unwrap(),
+    )
+    .unwrap();
+    let leader = leader_index(&nodes);
+    let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
+    nodes[a]
+        .node
+        .wait_revision(nodes[leader].node.view.load().revision)
+        .await
+        .unwrap();
+    nodes[b]
+        .node
+        .wait_revision(nodes[leader].node.view.load().revision)
+        .await
+        .unwrap();
+
+    // --- the same CreateAccessKey, sent through two followers with one idempotency key
+    let ask = || pb::CreateAccessKeyRequest {
+        user_name: String::new(),
+        idempotency_key: "root-key-2".into(),
+    };
+    let first = iam(&nodes[a], &root)
+        .await
+        .unwrap()
+        .create_access_key(ask())
+        .await
+        .unwrap()
+        .into_inner();
+    let second = iam(&nodes[b], &root)
+        .await
+        .unwrap()
+        .create_access_key(ask())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        first.revision, second.revision,
+        "one application, one revision"
+    );
+    let (k1, k2) = (first.access_key.unwrap(), second.access_key.unwrap());
+    assert_eq!(k1.access_key_id, k2.access_key_id);
+    assert_eq!(
+        k1.secret_access_key, k2.secret_access_key,
+        "the retry answers the first result"
+    );
+    let keys = iam(&nodes[leader], &root)
+        .await
+        .unwrap()
+        .list_access_keys(pb::ListAccessKeysRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key_metadata;
+    assert_eq!(keys.len(), 2, "the bootstrap key and one new key");
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rolling_restart_loses_no_acknowledged_write() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let configs = iamd_tests::cluster_configs(&paths).unwrap();
+    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
+    let root = read_credentials(
+        &nodes
+            .iter()
+            .find_map(|n| n.root_credentials.clone())
+            .unwrap(),
+    )
+    .unwrap();
+    let bootstrap = nodes[leader_index(&nodes)].node.view.load().revision;
+    for node in &nodes {
+        node.node.wait_revision(bootstrap).await.unwrap();
+    }
+    let mut acknowledged = Vec::new();
+    let mut last = 0;
+    for round in 0..3 {
+        // --- restart node `round` while writing through the others
+        let config = nodes[round].node.config.clone();
+        let stopped = nodes.remove(round);
+        stopped.shutdown().await;
+        for i in 0..5 {
+            let name = format!("r{round}-{i}");
+            let writer = &nodes[i % nodes.len()];
+            last = create_user_retrying(writer, &root, &name).await;
+            acknowledged.push(name);
+        }
+        let back = iamd_tests::start(config).await.unwrap();
+        back.node.wait_revision(last).await.unwrap();
+        nodes.insert(round, back);
+    }
+    // --- every node has every acknowledged user
+    for node in &nodes {
+        node.node.wait_revision(last).await.unwrap();
+        let view = node.node.view.load();
+        for name in &acknowledged {
+            let arn = format!("arn:aws:iam::111111111111:user/{name}");
+            assert!(
+                view.principal_by_arn(&arn).is_some(),
+                "{name} on node {}",
+                node.node.config.node_id
+            );
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}

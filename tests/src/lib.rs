@@ -120,6 +120,8 @@ pub fn cluster_configs(dirs: &[&Path]) -> std::io::Result<Vec<Config>> {
         c.peer_listen = std::net::SocketAddr::from(([127, 0, 0, 1], *peer));
         c.initial_members = members.clone();
         c.cluster_key_file = Some(key.clone());
+        // Test machines are slow and shared: let reads wait longer for a lagging node.
+        c.min_revision_wait_ms = 10_000;
         out.push(c);
     }
     Ok(out)
