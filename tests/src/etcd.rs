@@ -52,17 +52,15 @@ impl Drop for EtcdCluster {
     }
 }
 
-fn port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// Starts three members with data under `dir` (fsync on commit, etcd's default) and waits
 /// until the first answers a put.
 pub async fn start(binary: &str, dir: &Path) -> std::io::Result<EtcdCluster> {
-    let peers: Vec<u16> = (0..3).map(|_| port()).collect::<Result<_, _>>()?;
-    let clients: Vec<u16> = (0..3).map(|_| port()).collect::<Result<_, _>>()?;
+    let peers: Vec<u16> = (0..3)
+        .map(|_| crate::free_port())
+        .collect::<Result<_, _>>()?;
+    let clients: Vec<u16> = (0..3)
+        .map(|_| crate::free_port())
+        .collect::<Result<_, _>>()?;
     let initial: Vec<String> = peers
         .iter()
         .enumerate()

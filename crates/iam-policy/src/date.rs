@@ -1,7 +1,7 @@
 //! Dates of the `Date*` condition operators: ISO 8601 text or epoch seconds.
 
 /// An instant as nanoseconds since 1970-01-01T00:00:00Z.
-pub(crate) type Instant = i128;
+pub type Instant = i128;
 
 const NANOS: i128 = 1_000_000_000;
 
@@ -9,7 +9,7 @@ const NANOS: i128 = 1_000_000_000;
 /// epoch seconds (`1700000000`, `1700000000.25`), a calendar date (`2026-11-29`),
 /// or a date and time with optional seconds, fraction and offset
 /// (`2026-11-29T12:00Z`, `2026-11-29T12:00:00.5+01:00`, `20261129T120000Z`).
-pub(crate) fn parse(text: &str) -> Option<Instant> {
+pub fn parse(text: &str) -> Option<Instant> {
     let text = text.trim();
     if text.is_empty() {
         return None;

@@ -179,35 +179,20 @@ impl SignedRequest<'_> {
     }
 }
 
-/// Parses `YYYYMMDDTHHMMSSZ`.
+/// Parses `YYYYMMDDTHHMMSSZ` (the calendar arithmetic is the policy engine's date parser).
 pub fn parse_amz_date(text: &str) -> Option<SystemTime> {
     let valid = text.len() == 16
         && text.get(8..9) == Some("T")
         && text.get(15..16) == Some("Z")
         && text.get(0..8)?.bytes().all(|b| b.is_ascii_digit())
-        && text.get(9..15)?.bytes().all(|b| b.is_ascii_digit());
+        && text.get(9..15)?.bytes().all(|b| b.is_ascii_digit())
+        && text.get(9..11)?.parse::<u8>().ok()? <= 23;
     if !valid {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    let secs = days * 86_400 + hh * 3_600 + mm * 60 + ss;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+    let nanos = iam_policy::parse_instant(text)?;
+    let secs = u64::try_from(nanos.div_euclid(1_000_000_000)).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 fn check_skew(time: SystemTime, now: SystemTime) -> Result<(), AuthError> {
