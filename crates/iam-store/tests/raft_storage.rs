@@ -132,8 +132,22 @@ impl Published {
     }
 }
 
+/// Opens the stores; a database just closed by this process stays locked until sled's own
+/// threads have let go of it, so a held lock is retried for a few seconds.
 fn open(path: &Path, published: &Published) -> (LogStore, StateMachineStore<Kv>) {
-    raft::open::<Kv>(path, Some(published.hook())).unwrap()
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let opened = loop {
+        match raft::open::<Kv>(path, Some(published.hook())) {
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => break other,
+        }
+    };
+    opened.unwrap()
 }
 
 // --- openraft's storage suite ------------------------------------------------------------
