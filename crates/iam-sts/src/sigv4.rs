@@ -11,8 +11,6 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use subtle::ConstantTimeEq;
 
-use crate::secrets::Secret;
-
 /// The only algorithm accepted.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// How far a request's timestamp may be from the server's clock.
@@ -212,7 +210,7 @@ fn check_skew(time: SystemTime, now: SystemTime) -> Result<(), AuthError> {
 pub fn verify_request(
     req: &SignedRequest<'_>,
     auth: &Authorization,
-    secret: &Secret,
+    secret: &str,
     now: SystemTime,
 ) -> Result<(), AuthError> {
     let amz_date = req.amz_date().ok_or(AuthError::MissingDate)?;
@@ -237,12 +235,12 @@ pub fn verify_request(
 fn compute_request_signature(
     req: &SignedRequest<'_>,
     auth: &Authorization,
-    secret: &Secret,
+    secret: &str,
     time: SystemTime,
     headers: Vec<(&str, &str)>,
 ) -> Result<String, AuthError> {
     let identity: Identity =
-        Credentials::new(&auth.access_key_id, secret.expose(), None, None, "iamd").into();
+        Credentials::new(&auth.access_key_id, secret, None, None, "iamd").into();
     let mut settings = SigningSettings::default();
     settings.excluded_headers = Some(Vec::new());
     let params = v4::SigningParams::builder()
@@ -270,7 +268,7 @@ fn compute_request_signature(
 pub fn verify_string_to_sign(
     string_to_sign: &str,
     signature: &str,
-    secret: &Secret,
+    secret: &str,
     now: SystemTime,
 ) -> Result<(String, String), AuthError> {
     let mut lines = string_to_sign.split('\n');
@@ -299,7 +297,7 @@ pub fn verify_string_to_sign(
         return Err(AuthError::CredentialScopeMismatch);
     }
     check_skew(time, now)?;
-    let key = v4::generate_signing_key(secret.expose(), time, region, service);
+    let key = v4::generate_signing_key(secret, time, region, service);
     let expected = v4::calculate_signature(key, string_to_sign.as_bytes());
     constant_time_eq(&expected, &signature.to_ascii_lowercase())?;
     Ok((region.to_owned(), service.to_owned()))

@@ -68,7 +68,7 @@ fn verify(headers: &[(String, String)], payload: &str, now: SystemTime) -> Resul
         headers: &pairs,
         payload_sha256: payload,
     };
-    verify_request(&req, &auth, &Secret::new(SECRET.into()), now)
+    verify_request(&req, &auth, SECRET, now)
 }
 
 #[test]
@@ -131,21 +131,26 @@ fn a_client_string_to_sign_verifies_with_its_secret() {
     let signature = v4::calculate_signature(key, sts.as_bytes());
     let secret = Secret::new(SECRET.into());
     assert_eq!(
-        verify_string_to_sign(&sts, &signature, &secret, amz + Duration::from_secs(10)),
+        verify_string_to_sign(
+            &sts,
+            &signature,
+            secret.expose(),
+            amz + Duration::from_secs(10)
+        ),
         Ok(("eu-west-1".into(), "trading".into()))
     );
     assert_eq!(
         verify_string_to_sign(
             &sts,
             &signature,
-            &secret,
+            secret.expose(),
             now.max(amz + Duration::from_secs(3600))
         ),
         Err(AuthError::RequestExpired)
     );
     let bad = "0".repeat(64);
     assert_eq!(
-        verify_string_to_sign(&sts, &bad, &secret, amz),
+        verify_string_to_sign(&sts, &bad, secret.expose(), amz),
         Err(AuthError::SignatureMismatch)
     );
 }

@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use iam_store::model::KeyStatus;
-use iam_store::view::{AuthzView, PrincipalView};
+use iam_store::view::{AuthzView, KeyView, PrincipalView};
 use iam_sts::sigv4::{parse_authorization, verify_request};
 use iam_sts::{AuthError, ClusterKey, SignedRequest};
 use sha2::{Digest, Sha256};
@@ -179,13 +179,7 @@ fn authenticate(
     let principal = view
         .principal(&key.principal)
         .ok_or(AuthError::UnknownAccessKey)?;
-    let secret = ctx.cluster_key.unseal(&key.sealed_secret).map_err(|_| {
-        tracing::error!(
-            access_key_id = %auth.access_key_id,
-            "a stored secret does not open under this node's cluster key: every node needs the same key"
-        );
-        AuthError::UnknownAccessKey
-    })?;
+    let secret = open_secret(&ctx.cluster_key, key)?;
     let host = parts
         .uri
         .authority()
@@ -199,17 +193,40 @@ fn authenticate(
         .filter(|(k, _)| *k != "host")
         .collect();
     headers.push(("host", &host));
-    let payload = hex::encode(Sha256::digest(body.get(5..).unwrap_or_default()));
+    let mut payload = [0u8; 64];
+    hex::encode_to_slice(
+        Sha256::digest(body.get(5..).unwrap_or_default()),
+        &mut payload,
+    )
+    .map_err(|_| AuthError::MalformedAuthorization)?;
+    let payload = std::str::from_utf8(&payload).map_err(|_| AuthError::MalformedAuthorization)?;
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path_and_query: path,
         headers: &headers,
-        payload_sha256: &payload,
+        payload_sha256: payload,
     };
-    verify_request(&signed, &auth, &secret, SystemTime::now())?;
+    verify_request(&signed, &auth, secret, SystemTime::now())?;
     Ok(Caller {
         principal: Arc::clone(principal),
         access_key_id: auth.access_key_id,
+    })
+}
+
+/// The plain secret of an access key, opened under the cluster key on the key's first use
+/// and kept in its view entry after that.
+pub fn open_secret<'k>(cluster_key: &ClusterKey, key: &'k KeyView) -> Result<&'k str, AuthError> {
+    key.opened.get_or_open(|| {
+        cluster_key
+            .unseal(&key.sealed_secret)
+            .map(|secret| secret.expose().to_owned())
+            .map_err(|_| {
+                tracing::error!(
+                    access_key_id = %key.access_key_id,
+                    "a stored secret does not open under this node's cluster key: every node needs the same key"
+                );
+                AuthError::UnknownAccessKey
+            })
     })
 }

@@ -315,6 +315,7 @@ fn put_key(view: &mut AuthzView, state: &IamState, id: &str) {
             principal,
             status: k.status,
             sealed_secret: k.sealed_secret.clone(),
+            opened: Default::default(),
         }),
     );
 }

@@ -58,6 +58,37 @@ pub struct KeyView {
     pub status: KeyStatus,
     /// Sealed under the cluster key.
     pub sealed_secret: Vec<u8>,
+    /// The secret, opened by the node the first time the key is used and kept for the life
+    /// of this entry (an entry is replaced whenever its key changes). The process holds the
+    /// cluster key anyway: sealing protects the disk and snapshots, not memory.
+    pub opened: OpenedSecret,
+}
+
+/// A secret opened once and then reused; its `Debug` never shows it.
+#[derive(Clone, Default)]
+pub struct OpenedSecret(std::sync::OnceLock<Arc<str>>);
+
+impl OpenedSecret {
+    /// The opened secret, opening it with `open` on first use. A failed opening is not
+    /// remembered.
+    pub fn get_or_open<E>(&self, open: impl FnOnce() -> Result<String, E>) -> Result<&str, E> {
+        if let Some(secret) = self.0.get() {
+            return Ok(secret);
+        }
+        let secret: Arc<str> = Arc::from(open()?);
+        Ok(self.0.get_or_init(|| secret))
+    }
+}
+
+impl std::fmt::Debug for OpenedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if self.0.get().is_some() {
+            "opened"
+        } else {
+            "sealed"
+        };
+        f.write_str(state)
+    }
 }
 
 /// The immutable snapshot read by `Authorize`.
@@ -139,5 +170,28 @@ impl AuthzView {
     /// Number of principals in the view.
     pub fn principal_count(&self) -> usize {
         self.principals.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OpenedSecret;
+
+    #[test]
+    fn a_secret_is_opened_once_and_never_shown() {
+        let slot = OpenedSecret::default();
+        assert_eq!(format!("{slot:?}"), "sealed");
+        let failed: Result<&str, &str> = slot.get_or_open(|| Err("wrong key"));
+        assert_eq!(failed, Err("wrong key"));
+        let mut opened = 0;
+        for _ in 0..3 {
+            let s: Result<&str, ()> = slot.get_or_open(|| {
+                opened += 1;
+                Ok("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned())
+            });
+            assert_eq!(s, Ok("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        }
+        assert_eq!(opened, 1);
+        assert_eq!(format!("{slot:?}"), "opened");
     }
 }
