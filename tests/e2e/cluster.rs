@@ -242,3 +242,101 @@ async fn a_rolling_restart_loses_no_acknowledged_write() {
         node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn followers_serve_linearizable_reads_and_a_lone_node_says_it_is_stale() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let mut configs = iamd_tests::cluster_configs(&paths).unwrap();
+    for c in &mut configs {
+        c.stale_after_ms = 1_000;
+        c.min_revision_wait_ms = 2_000;
+    }
+    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
+    let root = read_credentials(
+        &nodes
+            .iter()
+            .find_map(|n| n.root_credentials.clone())
+            .unwrap(),
+    )
+    .unwrap();
+    let leader = leader_index(&nodes);
+    let follower = (leader + 1) % 3;
+    let other = (leader + 2) % 3;
+    let ask = |name: &str| pb::AuthorizeRequest {
+        action: "iam:GetUser".into(),
+        resource: format!("arn:aws:iam::111111111111:user/{name}"),
+        subject: Some(pb::authorize_request::Subject::PrincipalArn(format!(
+            "arn:aws:iam::111111111111:user/{name}"
+        ))),
+        consistency: pb::Consistency::Linearizable as i32,
+        ..Default::default()
+    };
+
+    // --- a write acknowledged by one follower is seen by a linearizable read on the other,
+    // which asks the leader for a read index rather than trusting its own state
+    nodes[follower]
+        .node
+        .wait_revision(nodes[leader].node.view.load().revision)
+        .await
+        .unwrap();
+    create_user_retrying(&nodes[follower], &root, "carol").await;
+    let answer = authz(&nodes[other], &root)
+        .await
+        .unwrap()
+        .authorize(ask("carol"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.principal_arn, "arn:aws:iam::111111111111:user/carol");
+    assert!(
+        !answer.stale,
+        "a node in contact with the leader is not stale"
+    );
+    let status = iamd_tests::cluster(&nodes[other], &root)
+        .await
+        .unwrap()
+        .get_cluster_status(pb::GetClusterStatusRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!status.stale);
+    assert!(status.millis_since_leader_contact.unwrap() < 1_000);
+
+    // --- the two others die: the survivor refuses linearizable reads, and once the bound
+    // passed its local answers and its status say they may be old
+    let survivor = nodes.remove(other);
+    for node in nodes {
+        node.shutdown().await;
+    }
+    let refused = authz(&survivor, &root)
+        .await
+        .unwrap()
+        .authorize(ask("carol"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let local = authz(&survivor, &root)
+        .await
+        .unwrap()
+        .authorize(pb::AuthorizeRequest {
+            consistency: pb::Consistency::Local as i32,
+            ..ask("carol")
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(local.principal_arn, "arn:aws:iam::111111111111:user/carol");
+    assert!(local.stale, "a node cut off from the leader says so");
+    let status = iamd_tests::cluster(&survivor, &root)
+        .await
+        .unwrap()
+        .get_cluster_status(pb::GetClusterStatusRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(status.stale);
+    assert!(status.millis_since_leader_contact.unwrap_or(u64::MAX) >= 1_000);
+    survivor.shutdown().await;
+}

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use iam_api::signing::{SigV4Layer, SigV4Service, SigningCredentials};
 use iam_api::v1::authorization_client::AuthorizationClient;
+use iam_api::v1::cluster_client::ClusterClient;
 use iam_api::v1::iam_client::IamClient;
 use iamd::config::Config;
 use iamd::server::{Running, StartError};
@@ -88,6 +89,14 @@ pub async fn authz(
     creds: &SigningCredentials,
 ) -> Result<AuthorizationClient<Signed>, tonic::transport::Error> {
     Ok(AuthorizationClient::new(signed(node, creds).await?))
+}
+
+/// The cluster client of `creds`.
+pub async fn cluster(
+    node: &Running,
+    creds: &SigningCredentials,
+) -> Result<ClusterClient<Signed>, tonic::transport::Error> {
+    Ok(ClusterClient::new(signed(node, creds).await?))
 }
 
 /// A free loopback port (bound and released; a node binds it again right away).

@@ -32,6 +32,7 @@
 //! addresses, log indexes and the machine's own commands and responses.
 
 mod channels;
+mod contact;
 mod limits;
 mod network;
 mod node;

@@ -39,6 +39,10 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// How long a read may wait for `min_revision` before answering `Unavailable`.
     pub min_revision_wait_ms: u64,
+    /// After how long without contact with a leader (a follower not replicated to, a leader
+    /// not acknowledged by a quorum) a node marks its answers `stale`; at least 3 election
+    /// timeouts' worth is sensible, since a healthy cluster elects within one.
+    pub stale_after_ms: u64,
     /// Log as JSON lines.
     pub log_json: bool,
     /// How often the last use of access keys is replicated, in milliseconds.
@@ -60,6 +64,7 @@ impl Default for Config {
             region: "us-east-1".into(),
             max_message_bytes: 4 * 1024 * 1024,
             min_revision_wait_ms: 2_000,
+            stale_after_ms: 3_000,
             log_json: false,
             key_use_flush_ms: 30_000,
         }
@@ -149,6 +154,12 @@ impl Config {
             "CLUSTER_KEY_FILE" => self.cluster_key_file = Some(PathBuf::from(value)),
             "BOOTSTRAP_ACCOUNT_ID" => self.bootstrap_account_id = value.to_owned(),
             "REGION" => self.region = value.to_owned(),
+            "MIN_REVISION_WAIT_MS" => {
+                self.min_revision_wait_ms = value.parse().map_err(|_| bad("milliseconds"))?;
+            }
+            "STALE_AFTER_MS" => {
+                self.stale_after_ms = value.parse().map_err(|_| bad("milliseconds"))?;
+            }
             "LOG_JSON" => self.log_json = value.parse().map_err(|_| bad("true or false"))?,
             // IAMD_CONFIG is read by the flag parser; other variables are not ours to judge.
             _ => {}
@@ -200,6 +211,13 @@ impl Config {
             .map_err(|e| ConfigError(e.message))?;
         if self.key_use_flush_ms < 10 {
             return Err(ConfigError("key_use_flush_ms must be at least 10".into()));
+        }
+        let heartbeat = iam_store::raft::HEARTBEAT_INTERVAL_MS;
+        if self.stale_after_ms < 2 * heartbeat {
+            return Err(ConfigError(format!(
+                "stale_after_ms must be at least {} (two heartbeats)",
+                2 * heartbeat
+            )));
         }
         if self.max_message_bytes < 1024 {
             return Err(ConfigError(
@@ -281,5 +299,17 @@ mod tests {
         let env = [("IAMD_NODE_ID".to_owned(), "zero".to_owned())];
         assert!(Config::load(&flags(&[]), env).is_err());
         assert!(Config::load(&flags(&["--bootstrap-account-id", "12"]), []).is_err());
+    }
+
+    #[test]
+    fn the_stale_bound_is_read_and_checked() {
+        let env = [("IAMD_STALE_AFTER_MS".to_owned(), "1500".to_owned())];
+        assert_eq!(
+            Config::load(&flags(&[]), env).unwrap().stale_after_ms,
+            1_500
+        );
+        let env = [("IAMD_STALE_AFTER_MS".to_owned(), "50".to_owned())];
+        let e = Config::load(&flags(&[]), env).unwrap_err();
+        assert!(e.0.contains("stale_after_ms"), "{e}");
     }
 }

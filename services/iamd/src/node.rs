@@ -144,6 +144,15 @@ impl Node {
         }
     }
 
+    /// How long ago this node was last in contact with a leader, and whether that is
+    /// longer than `stale_after_ms` (then its answers may reflect old state). A node that
+    /// never had contact since it started is stale.
+    pub fn staleness(&self) -> (Option<Duration>, bool) {
+        let since = self.raft.since_leader_contact();
+        let bound = Duration::from_millis(self.config.stale_after_ms);
+        (since, since.is_none_or(|s| s > bound))
+    }
+
     /// Runs a read against the current state (serialized with applies).
     pub async fn read<T: Send + 'static>(
         &self,

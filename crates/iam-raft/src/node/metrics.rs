@@ -1,11 +1,12 @@
 //! [`NodeMetrics`]: what a node knows about itself and the cluster, without openraft types.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use iam_store::Machine;
-use iam_store::raft::NodeId;
+use iam_store::raft::{NodeId, TypeConfig};
 use openraft::async_runtime::watch::WatchReceiver;
-use openraft::{LogIdOptionExt, ServerState};
+use openraft::{Instant, LogIdOptionExt, RaftMetrics, ServerState};
 
 use super::RaftNode;
 
@@ -53,9 +54,31 @@ pub struct NodeMetrics {
     pub replication: Option<BTreeMap<NodeId, Option<u64>>>,
     /// Why the Raft stopped, when it stopped on an error (storage failure).
     pub fatal: Option<String>,
+    /// How long ago this node was last in contact with a leader: on the leader, since a
+    /// quorum last acknowledged it (0 when it is the only voter); elsewhere, since the
+    /// leader last replicated to it. `None` when never since this node started.
+    pub since_leader_contact: Option<Duration>,
 }
 
 impl<M: Machine> RaftNode<M> {
+    /// How long ago this node was last in contact with a leader (see
+    /// [`NodeMetrics::since_leader_contact`]); cheap enough for every request.
+    pub fn since_leader_contact(&self) -> Option<Duration> {
+        let receiver = self.raft.metrics();
+        let m = receiver.borrow_watched();
+        self.contact_since(&m)
+    }
+
+    fn contact_since(&self, m: &RaftMetrics<TypeConfig>) -> Option<Duration> {
+        match m.state {
+            ServerState::Leader if m.membership_config.membership().voter_ids().eq([self.id]) => {
+                Some(Duration::ZERO)
+            }
+            ServerState::Leader => m.last_quorum_acked.as_ref().map(|at| at.elapsed()),
+            _ => self.contact.since(),
+        }
+    }
+
     /// This node's current Raft metrics.
     pub fn metrics(&self) -> NodeMetrics {
         let receiver = self.raft.metrics();
@@ -90,6 +113,7 @@ impl<M: Machine> RaftNode<M> {
                     .collect()
             }),
             fatal: m.running_state.as_ref().err().map(ToString::to_string),
+            since_leader_contact: self.contact_since(&m),
         }
     }
 }

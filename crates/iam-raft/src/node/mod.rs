@@ -39,6 +39,7 @@ pub use errors::{AdminError, ReadError, StartError, WriteError};
 pub use metrics::{NodeMetrics, Role};
 
 use crate::channels::Channels;
+use crate::contact::LeaderContact;
 use crate::limits::CLUSTER_NAME;
 use crate::network::Network;
 use crate::service::RaftGrpc;
@@ -53,6 +54,8 @@ pub struct RaftNode<M: Machine> {
     channels: Channels,
     /// The initial members' addresses, used until the membership in the log names them.
     seeds: Arc<BTreeMap<NodeId, String>>,
+    /// When a leader last replicated to this node.
+    contact: Arc<LeaderContact>,
 }
 
 impl<M: Machine> RaftNode<M> {
@@ -100,6 +103,7 @@ impl<M: Machine> RaftNode<M> {
             raft,
             channels,
             seeds: Arc::new(initial_members),
+            contact: Arc::new(LeaderContact::new()),
         };
         if let Err(e) = node.initialize_once().await {
             // Stop the Raft so that its tasks release the storage.
@@ -127,7 +131,7 @@ impl<M: Machine> RaftNode<M> {
     /// The peer service of this node, to mount on the peer listener next to other
     /// services (health, reflection) or behind TLS.
     pub fn service(&self) -> RaftServiceServer<RaftGrpc<M>> {
-        RaftGrpc::new(self.raft.clone()).into_server()
+        RaftGrpc::new(self.raft.clone(), Arc::clone(&self.contact)).into_server()
     }
 
     /// Serves the peer service on `listener` until `shutdown` completes.
@@ -229,6 +233,7 @@ impl<M: Machine> Clone for RaftNode<M> {
             raft: self.raft.clone(),
             channels: self.channels.clone(),
             seeds: Arc::clone(&self.seeds),
+            contact: Arc::clone(&self.contact),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use iam_api::internal::ReadIndexRequest;
 use iam_store::Machine;
 use iam_store::raft::NodeId;
 use openraft::ReadPolicy;
@@ -9,6 +10,7 @@ use openraft::error::{LinearizableReadError, RaftError};
 use openraft::metrics::WaitError;
 
 use super::{RaftNode, ReadError};
+use crate::service::leader_of;
 
 impl<M: Machine> RaftNode<M> {
     /// Waits until this node's state machine applied the log entry at `index` (a revision a
@@ -22,12 +24,13 @@ impl<M: Machine> RaftNode<M> {
             .map_err(|e| self.wait_error(e, index))
     }
 
-    /// Makes the next reads on this node linearizable: confirms with a quorum that this node
-    /// is still the leader (read index), then waits until the state machine applied
-    /// everything committed before; returns that read index.
+    /// Makes the next reads on this node linearizable and returns the read index: the
+    /// leader confirms with a quorum that it still leads (read index), and this node waits
+    /// until its state machine applied everything committed before. On a follower or
+    /// learner the leader is asked for the read index over the peer service.
     ///
-    /// Only the leader can do it: a follower answers [`ReadError::NotLeader`] with the
-    /// leader's address, for the caller to redirect the read.
+    /// A node cut off from the leader or a leader cut off from its quorum fails with
+    /// [`ReadError::NoQuorum`], [`ReadError::NotLeader`] or [`ReadError::NoLeader`].
     pub async fn linearizable_barrier(&self, timeout: Duration) -> Result<u64, ReadError> {
         let linearizer = tokio::time::timeout(
             timeout,
@@ -38,12 +41,21 @@ impl<M: Machine> RaftNode<M> {
         let read_index = match linearizer {
             Ok(linearizer) => linearizer.read_log_id().index(),
             Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(to))) => {
-                return Err(ReadError::NotLeader {
-                    leader: to
-                        .leader_node
-                        .map(|node| node.addr)
-                        .or_else(|| to.leader_id.and_then(|id| self.addr_of(id))),
-                });
+                let leader = to.leader_id.filter(|&id| id != self.id);
+                let addr = to
+                    .leader_node
+                    .map(|node| node.addr)
+                    .or_else(|| leader.and_then(|id| self.addr_of(id)));
+                match (leader, addr) {
+                    (Some(leader), Some(addr)) => {
+                        self.leader_read_index(leader, &addr, timeout).await?
+                    }
+                    _ => {
+                        return Err(ReadError::NoLeader {
+                            waited: Duration::ZERO,
+                        });
+                    }
+                }
             }
             Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(e))) => {
                 return Err(ReadError::NoQuorum(e.to_string()));
@@ -52,6 +64,41 @@ impl<M: Machine> RaftNode<M> {
         };
         self.wait_applied(read_index, timeout).await?;
         Ok(read_index)
+    }
+
+    /// Asks the leader for a read index.
+    async fn leader_read_index(
+        &self,
+        leader: NodeId,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<u64, ReadError> {
+        let mut service = self.channels.client(leader, addr).map_err(|e| {
+            ReadError::NoQuorum(format!("the leader's address `{addr}` is unusable: {e}"))
+        })?;
+        let mut request = tonic::Request::new(ReadIndexRequest {});
+        request.set_timeout(timeout);
+        match tokio::time::timeout(timeout, service.read_index(request)).await {
+            Ok(Ok(answer)) => Ok(answer.into_inner().read_index),
+            Ok(Err(status)) if status.code() == tonic::Code::Unavailable => {
+                match leader_of(&status) {
+                    Some(other) => Err(ReadError::NotLeader {
+                        leader: Some(other),
+                    }),
+                    None => Err(ReadError::NoQuorum(format!(
+                        "the leader at `{addr}` could not serve a read index: {}",
+                        status.message()
+                    ))),
+                }
+            }
+            Ok(Err(status)) => Err(ReadError::NoQuorum(format!(
+                "the leader at `{addr}` could not serve a read index: {}",
+                status.message()
+            ))),
+            Err(_elapsed) => Err(ReadError::NoQuorum(format!(
+                "the leader at `{addr}` did not answer a read index in {timeout:?}"
+            ))),
+        }
     }
 
     /// Waits, at most `timeout`, until a restarted node recovered the state it may have

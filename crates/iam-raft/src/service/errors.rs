@@ -37,6 +37,8 @@ pub enum ServiceError {
     Refused(String),
     /// The local Raft stopped (shutdown or storage failure).
     Stopped(String),
+    /// A read index was asked of a leader that could not confirm its leadership.
+    NoQuorum(String),
 }
 
 impl fmt::Display for ServiceError {
@@ -52,6 +54,9 @@ impl fmt::Display for ServiceError {
             ),
             Self::Refused(reason) => write!(f, "write refused: {reason}"),
             Self::Stopped(reason) => write!(f, "raft stopped: {reason}"),
+            Self::NoQuorum(reason) => {
+                write!(f, "leadership not confirmed by a quorum: {reason}")
+            }
         }
     }
 }
@@ -71,7 +76,7 @@ impl From<ServiceError> for Status {
                 with_leader(Status::unavailable(message), leader.as_deref())
             }
             ServiceError::Refused(_) => Status::failed_precondition(message),
-            ServiceError::Stopped(_) => Status::unavailable(message),
+            ServiceError::Stopped(_) | ServiceError::NoQuorum(_) => Status::unavailable(message),
         }
     }
 }

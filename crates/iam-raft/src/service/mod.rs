@@ -9,34 +9,40 @@ mod errors;
 mod snapshot;
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use iam_api::internal as pb;
 use iam_api::internal::raft_service_server::{RaftService, RaftServiceServer};
 use iam_store::Machine;
 use iam_store::raft::{Raft, Request, TypeConfig};
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::ReadPolicy;
+use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::raft::AppendEntriesResponse;
 use tonic::{Response, Status, Streaming};
 
 pub use errors::ServiceError;
 pub(crate) use errors::{leader_of, with_leader};
 use snapshot::Assembly;
 
-use crate::limits::MAX_MESSAGE_BYTES;
+use crate::contact::LeaderContact;
+use crate::limits::{FORWARD_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::propose;
 use crate::wire::{self, Forwarded, TransferAnswer, VoteCall};
 
 /// The peer service of one node whose replicated state is the machine `M`.
 pub struct RaftGrpc<M: Machine> {
     raft: Raft<M>,
+    contact: Arc<LeaderContact>,
     machine: PhantomData<fn() -> M>,
 }
 
 impl<M: Machine> RaftGrpc<M> {
     /// The service answering for `raft`.
-    pub fn new(raft: Raft<M>) -> Self {
+    pub(crate) fn new(raft: Raft<M>, contact: Arc<LeaderContact>) -> Self {
         Self {
             raft,
+            contact,
             machine: PhantomData,
         }
     }
@@ -81,6 +87,31 @@ impl<M: Machine> RaftGrpc<M> {
     }
 
     /// Reads a whole `InstallSnapshot` stream and installs the snapshot.
+    /// The read index of a linearizable read on another node: confirmed leadership, then
+    /// the index to wait for.
+    async fn read_index(&self) -> Result<u64, ServiceError> {
+        let linearizer = tokio::time::timeout(
+            FORWARD_TIMEOUT,
+            self.raft.get_read_linearizer(ReadPolicy::ReadIndex),
+        )
+        .await
+        .map_err(|_elapsed| {
+            ServiceError::NoQuorum(format!("no quorum answered in {FORWARD_TIMEOUT:?}"))
+        })?;
+        match linearizer {
+            Ok(linearizer) => Ok(linearizer.read_log_id().index()),
+            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(to))) => {
+                Err(ServiceError::NotLeader {
+                    leader: to.leader_node.map(|node| node.addr),
+                })
+            }
+            Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(e))) => {
+                Err(ServiceError::NoQuorum(e.to_string()))
+            }
+            Err(RaftError::Fatal(fatal)) => Err(ServiceError::Stopped(fatal.to_string())),
+        }
+    }
+
     async fn install(
         &self,
         mut stream: Streaming<pb::InstallSnapshotRequest>,
@@ -111,6 +142,10 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
         let rpc = wire::decode(&request.into_inner().payload, "append-entries request")
             .map_err(ServiceError::Decode)?;
         let answer = self.raft.append_entries(rpc).await;
+        // Anything but a higher vote means the sender leads this node's term.
+        if matches!(&answer, Ok(a) if !matches!(a, AppendEntriesResponse::HigherVote(_))) {
+            self.contact.touch();
+        }
         let payload =
             wire::encode(&answer, "append-entries response").map_err(ServiceError::Encode)?;
         Ok(Response::new(pb::AppendEntriesResponse { payload }))
@@ -165,6 +200,14 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
         );
         let payload = wire::encode(&forwarded, "forward response").map_err(ServiceError::Encode)?;
         Ok(Response::new(pb::ForwardResponse { payload }))
+    }
+
+    async fn read_index(
+        &self,
+        _request: tonic::Request<pb::ReadIndexRequest>,
+    ) -> Result<Response<pb::ReadIndexResponse>, Status> {
+        let read_index = self.read_index().await?;
+        Ok(Response::new(pb::ReadIndexResponse { read_index }))
     }
 }
 

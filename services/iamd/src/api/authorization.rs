@@ -257,7 +257,7 @@ impl Authorization for AuthorizationApi {
             decision: result.decision,
             explanation: result.explanation,
             revision: view.revision,
-            stale: false,
+            stale: self.node.staleness().1,
             principal_arn: result.principal_arn,
         }))
     }
@@ -293,7 +293,7 @@ impl Authorization for AuthorizationApi {
         Ok(Response::new(pb::BatchAuthorizeResponse {
             results,
             revision: view.revision,
-            stale: false,
+            stale: self.node.staleness().1,
         }))
     }
 

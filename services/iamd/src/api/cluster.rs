@@ -98,6 +98,7 @@ impl Cluster for ClusterApi {
                     .collect()
             })
             .unwrap_or_default();
+        let (since, stale) = self.node.staleness();
         Ok(Response::new(pb::GetClusterStatusResponse {
             node_id: m.node_id,
             address: self.node.config.advertised_peer(),
@@ -110,8 +111,9 @@ impl Cluster for ClusterApi {
             snapshot_index: m.snapshot_index.unwrap_or(0),
             membership: Some(membership(&m, m.committed_index.unwrap_or(0))),
             replication,
-            stale: false,
-            millis_since_leader_contact: None,
+            stale,
+            millis_since_leader_contact: since
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }))
     }
 
