@@ -1,0 +1,264 @@
+//! Membership changes of a running iamd cluster, through the `Cluster` rpcs: grow 3 → 5
+//! with learners that catch up and are promoted, shrink 5 → 3, and replace a dead node.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use iam_api::signing::SigningCredentials;
+use iam_api::v1 as pb;
+use iamd::config::Config;
+use iamd::server::Running;
+use iamd_tests::{cluster, iam, read_credentials};
+
+fn leader(nodes: &[Running]) -> &Running {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let known = nodes
+            .iter()
+            .find_map(|n| n.node.raft.metrics().leader)
+            .and_then(|id| nodes.iter().find(|n| n.node.config.node_id == id));
+        match known {
+            Some(node) => return node,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            None => panic!("no leader among the running nodes"),
+        }
+    }
+}
+
+/// A node that is not an initial member: given the initial member list without itself (as
+/// a StatefulSet's later replicas are), it waits to be added instead of forming a cluster.
+fn joiner(dir: &std::path::Path, id: u64, first: &Config) -> Config {
+    let mut c = iamd_tests::config(dir);
+    c.node_id = id;
+    c.initial_members = first.initial_members.clone();
+    c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], iamd_tests::free_port().unwrap()));
+    c.peer_listen = std::net::SocketAddr::from(([127, 0, 0, 1], iamd_tests::free_port().unwrap()));
+    c.cluster_key_file = first.cluster_key_file.clone();
+    c.min_revision_wait_ms = 10_000;
+    c
+}
+
+/// Retries a membership call while the cluster is busy with another change or an election.
+async fn retrying<T, F, Fut>(what: &str, mut call: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match call().await {
+            Ok(v) => return v,
+            Err(e)
+                if matches!(e.code(), tonic::Code::Unavailable | tonic::Code::Aborted)
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{what}: {e:?}"),
+        }
+    }
+}
+
+async fn create_user(node: &Running, root: &SigningCredentials, name: &str) -> u64 {
+    retrying(&format!("create {name}"), || async {
+        iam(node, root)
+            .await
+            .unwrap()
+            .create_user(pb::CreateUserRequest {
+                user_name: name.into(),
+                idempotency_key: format!("create-{name}"),
+                ..Default::default()
+            })
+            .await
+            .map(|r| r.into_inner().revision)
+    })
+    .await
+}
+
+async fn voters(node: &Running, root: &SigningCredentials) -> BTreeSet<u64> {
+    let status = cluster(node, root)
+        .await
+        .unwrap()
+        .get_cluster_status(pb::GetClusterStatusRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let m = status.membership.unwrap();
+    assert!(m.joint_voter_ids.is_empty(), "no change left half-done");
+    m.voters.iter().map(|n| n.node_id).collect()
+}
+
+fn has_user(node: &Running, name: &str) -> bool {
+    node.node
+        .view
+        .load()
+        .principal_by_arn(&format!("arn:aws:iam::111111111111:user/{name}"))
+        .is_some()
+}
+
+async fn add_learner(at: &Running, root: &SigningCredentials, new: &Running) {
+    let id = new.node.config.node_id;
+    retrying(&format!("add learner {id}"), || async {
+        cluster(at, root)
+            .await
+            .unwrap()
+            .add_learner(pb::AddLearnerRequest {
+                node_id: id,
+                address: new.peer_addr.to_string(),
+                wait_for_catch_up: true,
+                idempotency_key: format!("learner-{id}"),
+            })
+            .await
+    })
+    .await;
+}
+
+async fn set_voters(at: &Running, root: &SigningCredentials, ids: &[u64]) {
+    retrying(&format!("voters {ids:?}"), || async {
+        cluster(at, root)
+            .await
+            .unwrap()
+            .change_membership(pb::ChangeMembershipRequest {
+                voters: ids.to_vec(),
+                retain: false,
+                idempotency_key: String::new(),
+            })
+            .await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
+    let dirs: Vec<_> = (0..6).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().take(3).map(|d| d.path()).collect();
+    let configs = iamd_tests::cluster_configs(&paths).unwrap();
+    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
+    let root = read_credentials(
+        &nodes
+            .iter()
+            .find_map(|n| n.root_credentials.clone())
+            .unwrap(),
+    )
+    .unwrap();
+    let before = create_user(leader(&nodes), &root, "before-growth").await;
+
+    // --- grow: two new nodes join as learners, catch up, serve reads, then vote
+    for id in [4u64, 5] {
+        let dir = dirs[usize::try_from(id).unwrap() - 1].path();
+        let node = iamd_tests::start(joiner(dir, id, &configs[0]))
+            .await
+            .unwrap();
+        add_learner(leader(&nodes), &root, &node).await;
+        node.node.wait_revision(before).await.unwrap();
+        assert!(has_user(&node, "before-growth"), "learner {id} caught up");
+        let answer = iamd_tests::authz(&node, &root)
+            .await
+            .unwrap()
+            .authorize(pb::AuthorizeRequest {
+                action: "iam:GetUser".into(),
+                resource: "arn:aws:iam::111111111111:user/before-growth".into(),
+                subject: Some(pb::authorize_request::Subject::PrincipalArn(
+                    "arn:aws:iam::111111111111:user/before-growth".into(),
+                )),
+                min_revision: before,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            answer.principal_arn, "arn:aws:iam::111111111111:user/before-growth",
+            "learner {id} serves Authorize"
+        );
+        nodes.push(node);
+    }
+    set_voters(leader(&nodes), &root, &[1, 2, 3, 4, 5]).await;
+    assert_eq!(
+        voters(leader(&nodes), &root).await,
+        BTreeSet::from([1, 2, 3, 4, 5])
+    );
+    let grown = create_user(&nodes[4], &root, "after-growth").await;
+    for node in &nodes {
+        node.node.wait_revision(grown).await.unwrap();
+        assert!(has_user(node, "after-growth"));
+    }
+
+    // --- shrink back to three voters: the removed nodes leave the membership and the
+    // cluster keeps taking writes
+    let keep: Vec<u64> = {
+        let lead = leader(&nodes).node.config.node_id;
+        let mut keep = vec![lead];
+        keep.extend((1..=5).filter(|&id| id != lead).take(2));
+        keep
+    };
+    set_voters(leader(&nodes), &root, &keep).await;
+    assert_eq!(
+        voters(leader(&nodes), &root).await,
+        keep.iter().copied().collect::<BTreeSet<_>>()
+    );
+    let removed: Vec<Running> = {
+        let (stay, gone): (Vec<_>, Vec<_>) = nodes
+            .into_iter()
+            .partition(|n| keep.contains(&n.node.config.node_id));
+        nodes = stay;
+        gone
+    };
+    for node in removed {
+        node.shutdown().await;
+    }
+    let shrunk = create_user(leader(&nodes), &root, "after-shrink").await;
+    for node in &nodes {
+        node.node.wait_revision(shrunk).await.unwrap();
+    }
+
+    // --- a follower dies for good; a fresh node replaces it
+    let lead = leader(&nodes).node.config.node_id;
+    let dead_at = nodes
+        .iter()
+        .position(|n| n.node.config.node_id != lead)
+        .unwrap();
+    let dead = nodes.remove(dead_at);
+    let dead_id = dead.node.config.node_id;
+    dead.shutdown().await;
+    let during = create_user(leader(&nodes), &root, "while-degraded").await;
+    let fresh = iamd_tests::start(joiner(dirs[5].path(), 6, &configs[0]))
+        .await
+        .unwrap();
+    add_learner(leader(&nodes), &root, &fresh).await;
+    fresh.node.wait_revision(during).await.unwrap();
+    nodes.push(fresh);
+    let replaced: Vec<u64> = nodes.iter().map(|n| n.node.config.node_id).collect();
+    set_voters(leader(&nodes), &root, &replaced).await;
+    let now = voters(leader(&nodes), &root).await;
+    assert!(
+        !now.contains(&dead_id) && now.contains(&6) && now.len() == 3,
+        "{now:?}"
+    );
+    let last = create_user(&nodes[2], &root, "after-replace").await;
+    for node in &nodes {
+        node.node.wait_revision(last).await.unwrap();
+        for name in [
+            "before-growth",
+            "after-growth",
+            "after-shrink",
+            "while-degraded",
+            "after-replace",
+        ] {
+            assert!(
+                has_user(node, name),
+                "{name} on {}",
+                node.node.config.node_id
+            );
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
