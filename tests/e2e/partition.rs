@@ -34,24 +34,12 @@ const REFUSED: [Code; 3] = [Code::Unavailable, Code::DeadlineExceeded, Code::Can
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_partitioned_leader_refuses_the_majority_goes_on_and_all_converge() {
     let started = Instant::now();
-    let net = FaultNet::new();
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let mut configs = iamd_tests::faulty_cluster_configs(&paths, &net)
-        .await
-        .unwrap();
-    for c in &mut configs {
-        // A cut-off node gives up on a linearizable read within this bound.
-        c.min_revision_wait_ms = 2_000;
-    }
-    let nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let Cluster {
+        net,
+        nodes,
+        root,
+        _dirs,
+    } = Cluster::start().await;
     let old = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
     let majority: Vec<usize> = (0..3).filter(|&i| i != old).collect();
     let (register, created) = Register::create(&mut iam(&nodes[old], &root).await.unwrap(), 0)
@@ -168,6 +156,94 @@ async fn a_partitioned_leader_refuses_the_majority_goes_on_and_all_converge() {
         node.shutdown().await;
     }
     tracing::info!(elapsed = ?started.elapsed(), "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cut_off_leader_answers_a_write_instead_of_holding_it() {
+    let Cluster {
+        net,
+        nodes,
+        root,
+        _dirs,
+    } = Cluster::start().await;
+    let old = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
+    let mut client = iam(&nodes[old], &root).await.unwrap();
+
+    // --- cut off, the leader gets a write while it still believes it leads
+    net.isolate(id(&nodes[old]));
+    let sent = Instant::now();
+    // No deadline from the client: only the node can end the wait.
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.create_user(pb::CreateUserRequest {
+            user_name: "held".into(),
+            idempotency_key: "create-held".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let waited = sent.elapsed();
+    let answer = answer
+        .unwrap_or_else(|_| panic!("no answer in {waited:?}: the write is held while cut off"));
+    assert_eq!(
+        answer.unwrap_err().code(),
+        Code::Unavailable,
+        "retry elsewhere"
+    );
+
+    // --- healed: the write the old leader gave up on was never applied
+    net.heal();
+    create_user(&nodes[old], &root, "after-healing")
+        .await
+        .unwrap();
+    converge(&nodes, Duration::from_secs(20)).await;
+    for node in &nodes {
+        let view = node.node.view.load();
+        assert!(
+            view.principal_by_arn("arn:aws:iam::111111111111:user/held")
+                .is_none()
+        );
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+/// Three nodes whose peer links run through a fault proxy.
+struct Cluster {
+    net: FaultNet,
+    nodes: Vec<Running>,
+    root: SigningCredentials,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let net = FaultNet::new();
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+        let mut configs = iamd_tests::faulty_cluster_configs(&paths, &net)
+            .await
+            .unwrap();
+        for c in &mut configs {
+            // A cut-off node gives up on a linearizable read within this bound.
+            c.min_revision_wait_ms = 2_000;
+        }
+        let nodes = iamd_tests::start_three(&configs).await.unwrap();
+        let root = read_credentials(
+            &nodes
+                .iter()
+                .find_map(|n| n.root_credentials.clone())
+                .unwrap(),
+        )
+        .unwrap();
+        Cluster {
+            net,
+            nodes,
+            root,
+            _dirs: dirs,
+        }
+    }
 }
 
 fn id(node: &Running) -> u64 {
