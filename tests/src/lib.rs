@@ -1,9 +1,15 @@
 //! Helpers for tests that start real iamd nodes and speak gRPC to them: start a node on
-//! free ports in a temporary directory, read its root credentials, build signed clients.
+//! free ports in a temporary directory, read its root credentials, build signed clients;
+//! cut links between nodes ([`proxy`]), compare their states ([`state_digest`]) and check
+//! that what clients saw is linearizable ([`linearizability`], [`register`]).
 
 pub mod etcd;
+pub mod linearizability;
+pub mod proxy;
+pub mod register;
 pub mod scenario;
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use iam_api::signing::{SigV4Layer, SigV4Service, SigningCredentials};
@@ -101,9 +107,12 @@ pub async fn cluster(
 
 /// A free loopback port (bound and released; a node binds it again right away).
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    free_port_on(Ipv4Addr::LOCALHOST)
+}
+
+/// A free port on `ip` (bound and released).
+pub fn free_port_on(ip: Ipv4Addr) -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
 /// Configurations of a new cluster with one node per directory: ids 1…n, free ports, the
@@ -125,8 +134,8 @@ pub fn cluster_configs(dirs: &[&Path]) -> std::io::Result<Vec<Config>> {
     for ((id, dir), peer) in (1u64..).zip(dirs).zip(&peers) {
         let mut c = config(dir);
         c.node_id = id;
-        c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        c.peer_listen = std::net::SocketAddr::from(([127, 0, 0, 1], *peer));
+        c.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        c.peer_listen = SocketAddr::from(([127, 0, 0, 1], *peer));
         c.initial_members = members.clone();
         c.cluster_key_file = Some(key.clone());
         // Test machines are slow and shared: let reads wait longer for a lagging node.
@@ -134,6 +143,58 @@ pub fn cluster_configs(dirs: &[&Path]) -> std::io::Result<Vec<Config>> {
         out.push(c);
     }
     Ok(out)
+}
+
+/// Configurations of a new cluster whose peer traffic goes through `net`, otherwise as
+/// [`cluster_configs`]: node `i` listens (clients and peers) on [`proxy::node_ip`]`(i)`, so
+/// its connections to peers leave from that address too, and every node knows its peers by
+/// their proxies' addresses. Must be called inside the Tokio runtime.
+pub async fn faulty_cluster_configs(
+    dirs: &[&Path],
+    net: &proxy::FaultNet,
+) -> std::io::Result<Vec<Config>> {
+    let mut configs = cluster_configs(dirs)?;
+    let mut members = std::collections::BTreeMap::new();
+    for c in &mut configs {
+        let ip = proxy::node_ip(c.node_id)?;
+        c.listen = SocketAddr::from((ip, free_port_on(ip)?));
+        c.peer_listen = SocketAddr::from((ip, free_port_on(ip)?));
+        let proxy = net.add_node(c.node_id, c.peer_listen).await?.to_string();
+        c.advertise_peer = Some(proxy.clone());
+        members.insert(c.node_id, proxy);
+    }
+    for c in &mut configs {
+        c.initial_members = members.clone();
+    }
+    Ok(configs)
+}
+
+/// The revision a node has applied and a SHA-256 digest (hex) of its whole replicated state
+/// as JSON, read together between two applies: nodes at the same revision with the same
+/// digest hold identical states.
+pub async fn state_digest(node: &Running) -> Result<(u64, String), String> {
+    use iam_store::IamState;
+    use iam_store::raft::StateMachineStore;
+    use sha2::{Digest, Sha256};
+
+    let read = node
+        .node
+        .raft
+        .raft()
+        .with_state_machine(|sm: &mut StateMachineStore<IamState>| {
+            let applied = sm.last_applied().map(|id| id.index).unwrap_or_default();
+            let json = serde_json::to_vec(sm.machine());
+            Box::pin(async move { (applied, json) })
+        })
+        .await
+        .map_err(|e| format!("state machine unavailable: {e}"))?;
+    let (applied, json) = read;
+    let json = json.map_err(|e| format!("state does not serialize: {e}"))?;
+    let digest = Sha256::digest(&json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((applied, digest))
 }
 
 /// Starts three nodes together (the first waits for a leader, which needs a majority).

@@ -4,8 +4,12 @@
 //! A channel connects on its first call and reconnects by itself after a peer restarts, so a
 //! node can be built before its peers listen. Channels are keyed by node id and replaced
 //! when a node's address changes in the membership.
+//!
+//! Connections leave from the node's source address when it has one (see
+//! [`Channels::new`]), so that firewalls can tell nodes apart by source IP.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use iam_api::internal::raft_service_client::RaftServiceClient;
@@ -21,9 +25,21 @@ pub(crate) type PeerService = RaftServiceClient<Channel>;
 #[derive(Clone, Default)]
 pub(crate) struct Channels {
     by_node: Arc<Mutex<HashMap<NodeId, (String, Channel)>>>,
+    /// The local address outbound connections bind, if any.
+    source: Option<IpAddr>,
 }
 
 impl Channels {
+    /// Channels whose connections leave from `source` (the IP the node's peer port listens
+    /// on), or from whatever address the OS picks when `None`. A source of the other IP
+    /// family than a peer's address is not used for that peer.
+    pub(crate) fn new(source: Option<IpAddr>) -> Self {
+        Self {
+            by_node: Arc::default(),
+            source,
+        }
+    }
+
     /// A client to the node `target` at `addr` (`host:port`, or a URI with its scheme),
     /// reusing its channel while the address stays the same.
     ///
@@ -47,7 +63,7 @@ impl Channels {
         {
             return Ok(channel.clone());
         }
-        let channel = endpoint(addr)?.connect_lazy();
+        let channel = endpoint(addr)?.local_address(self.source).connect_lazy();
         by_node.insert(target, (addr.to_owned(), channel.clone()));
         Ok(channel)
     }
@@ -86,6 +102,23 @@ mod tests {
         assert_eq!(format!("{channels:?}"), r#"{1: "127.0.0.1:1"}"#);
         channels.client(1, "http://127.0.0.1:2").unwrap();
         assert_eq!(format!("{channels:?}"), r#"{1: "http://127.0.0.1:2"}"#);
+    }
+
+    #[tokio::test]
+    async fn connections_leave_from_the_source_address() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let source: IpAddr = "127.0.0.7".parse().unwrap();
+        let channels = Channels::new(Some(source));
+        let mut client = channels.client(2, &addr).unwrap();
+        // The call fails (nobody speaks gRPC here); only the connection matters.
+        let call =
+            tokio::spawn(
+                async move { client.vote(iam_api::internal::VoteRequest::default()).await },
+            );
+        let (_socket, from) = listener.accept().await.unwrap();
+        assert_eq!(from.ip(), source);
+        call.abort();
     }
 
     #[tokio::test]

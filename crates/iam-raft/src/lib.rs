@@ -41,8 +41,8 @@ mod service;
 mod wire;
 
 pub use limits::{
-    CLUSTER_NAME, CONNECT_TIMEOUT, FORWARD_TIMEOUT, LEADER_METADATA, MAX_MESSAGE_BYTES,
-    SNAPSHOT_CHUNK_BYTES,
+    CLUSTER_NAME, COMMIT_TIMEOUT, CONNECT_TIMEOUT, FORWARD_TIMEOUT, LEADER_METADATA,
+    MAX_MESSAGE_BYTES, SNAPSHOT_CHUNK_BYTES,
 };
 pub use network::{Network, PeerClient};
 pub use node::{AdminError, NodeMetrics, RaftNode, ReadError, Role, StartError, WriteError};

@@ -14,6 +14,12 @@ pub const SNAPSHOT_CHUNK_BYTES: usize = 1024 * 1024;
 /// How long a node waits for a TCP connection to a peer before reporting it unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long a leader waits for a write it proposed to be committed and applied before
+/// answering that it is unavailable. A leader cut off from its quorum commits nothing and
+/// may not notice for as long as the partition lasts: without this bound, it would hold the
+/// write (and its caller) until the partition heals.
+pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a follower waits for the leader to answer a forwarded write (proposed, committed
 /// and applied on the leader).
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);

@@ -2,7 +2,7 @@
 //! variables, then command-line flags; validated once.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -17,7 +17,9 @@ pub struct Config {
     /// Where clients connect (gRPC: Iam, Authorization, Sts, Cluster, Audit, health,
     /// reflection).
     pub listen: SocketAddr,
-    /// Where peers connect (the internal Raft service).
+    /// Where peers connect (the internal Raft service). When it names one IP (not
+    /// `0.0.0.0` or `::`), outbound peer connections leave from that IP too, so that
+    /// firewalls can tell nodes apart by source address.
     pub peer_listen: SocketAddr,
     /// The peer address other nodes use to reach this one; defaults to `peer_listen`.
     pub advertise_peer: Option<String>,
@@ -234,6 +236,14 @@ impl Config {
             .unwrap_or_else(|| self.peer_listen.to_string())
     }
 
+    /// The local IP outbound peer connections leave from: the peer listen IP when it names
+    /// one address, so that firewalls can tell nodes apart; none (the OS picks) when the
+    /// peer port listens on every address.
+    pub fn peer_source_ip(&self) -> Option<IpAddr> {
+        let ip = self.peer_listen.ip();
+        (!ip.is_unspecified()).then_some(ip)
+    }
+
     /// The initial voters, this node alone when none are configured.
     pub fn members(&self) -> BTreeMap<u64, String> {
         if self.initial_members.is_empty() {
@@ -289,6 +299,24 @@ mod tests {
             PathBuf::from("/flag"),
             "flags override the environment"
         );
+    }
+
+    #[test]
+    fn peer_connections_leave_from_a_specific_listen_ip_only() {
+        let with = |listen: &str| Config {
+            peer_listen: listen.parse().unwrap(),
+            ..Config::default()
+        };
+        assert_eq!(
+            with("10.0.0.5:7301").peer_source_ip(),
+            Some("10.0.0.5".parse().unwrap())
+        );
+        assert_eq!(
+            with("[fd00::5]:7301").peer_source_ip(),
+            Some("fd00::5".parse().unwrap())
+        );
+        assert_eq!(with("0.0.0.0:7301").peer_source_ip(), None);
+        assert_eq!(with("[::]:7301").peer_source_ip(), None);
     }
 
     #[test]

@@ -174,6 +174,7 @@ async fn start_raft(
         let started = RaftNode::<IamState>::start(
             config.node_id,
             config.advertised_peer(),
+            config.peer_source_ip(),
             &config.data_dir.join("raft"),
             members.clone(),
             Some(hook.clone()),

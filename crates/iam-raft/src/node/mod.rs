@@ -23,6 +23,7 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -63,6 +64,10 @@ impl<M: Machine> RaftNode<M> {
     /// at `advertised_addr` (`host:port`), and initializes the cluster when this node is the
     /// one to do it (see the module docs).
     ///
+    /// `source_ip` is the local address connections to peers leave from: give the IP the
+    /// peer port listens on, when it listens on one address, so that firewalls can tell
+    /// nodes apart by source IP; `None` lets the OS pick.
+    ///
     /// `initial_members` maps every member of a new cluster to its peer address, the same on
     /// every node; it must list this node at `advertised_addr` when it lists it at all. It is
     /// only read when the cluster is created: later changes go through
@@ -71,6 +76,7 @@ impl<M: Machine> RaftNode<M> {
     pub async fn start(
         id: NodeId,
         advertised_addr: impl Into<String>,
+        source_ip: Option<IpAddr>,
         data_dir: &Path,
         initial_members: BTreeMap<NodeId, String>,
         hook: Option<AppliedHook<M>>,
@@ -92,7 +98,7 @@ impl<M: Machine> RaftNode<M> {
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?
             .map_err(StartError::Storage)?;
-        let channels = Channels::default();
+        let channels = Channels::new(source_ip);
         let network = Network::new(id, channels.clone());
         let raft = Raft::new(id, config, network, log, state_machine)
             .await

@@ -7,7 +7,7 @@ use openraft::error::{ClientWriteError, ForwardToLeader, RaftError};
 use tonic::Code;
 
 use super::{RaftNode, WriteError};
-use crate::limits::FORWARD_TIMEOUT;
+use crate::limits::{COMMIT_TIMEOUT, FORWARD_TIMEOUT};
 use crate::propose;
 use crate::service::leader_of;
 use crate::wire::{self, Forwarded};
@@ -21,10 +21,11 @@ impl<M: Machine> RaftNode<M> {
     /// it: this node may apply it a little later (see [`Self::wait_applied`]).
     /// `request_id` only correlates the logs of both nodes.
     ///
-    /// [`WriteError::Unavailable`] means no leader is known, the leader refused, or it could
-    /// not be reached. When the failure came after the leader received the command (lost
-    /// answer, leadership lost before commit), the write may still be applied: retry with the
-    /// same idempotency key.
+    /// [`WriteError::Unavailable`] means no leader is known, the leader refused, it could not
+    /// be reached, or it did not commit the command within [`COMMIT_TIMEOUT`] (a leader cut
+    /// off from its quorum). When the failure came after the leader received the command
+    /// (lost answer, leadership lost before commit, no commit in time), the write may still be
+    /// applied: retry with the same idempotency key.
     pub async fn write(
         &self,
         command: M::Command,
@@ -32,7 +33,17 @@ impl<M: Machine> RaftNode<M> {
     ) -> Result<(u64, M::Response), WriteError> {
         let request = Request::encode::<M>(&command)
             .map_err(|e| WriteError::Codec(wire::from_io(&e, "command")))?;
-        match propose::client_write(&self.raft, request).await {
+        let proposed =
+            tokio::time::timeout(COMMIT_TIMEOUT, propose::client_write(&self.raft, request)).await;
+        let Ok(proposed) = proposed else {
+            tracing::warn!(
+                request_id,
+                waited = ?COMMIT_TIMEOUT,
+                "write not committed in time: this leader may be cut off from its quorum"
+            );
+            return Err(WriteError::Unavailable { leader: None });
+        };
+        match proposed {
             Ok(written) => {
                 let response = written
                     .data

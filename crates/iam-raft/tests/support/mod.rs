@@ -118,7 +118,7 @@ impl TestNode {
     ) -> Self {
         let addr = listener.local_addr().unwrap().to_string();
         let published = Published::default();
-        let node = RaftNode::start(id, addr, dir, members.clone(), Some(published.hook()))
+        let node = RaftNode::start(id, addr, None, dir, members.clone(), Some(published.hook()))
             .await
             .unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,0 +1,461 @@
+//! Three real iamd nodes whose peer links run through a fault proxy: the leader is cut off
+//! from the two others while clients keep writing and reading a register on every node.
+//! The cut-off node refuses writes and linearizable reads, the majority carries on, all
+//! nodes converge to one state after healing, and the clients' history is linearizable.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use iam_api::signing::SigningCredentials;
+use iam_api::v1 as pb;
+use iamd::server::Running;
+use iamd_tests::linearizability;
+use iamd_tests::proxy::FaultNet;
+use iamd_tests::register::{Outcome, Recorder, Register};
+use iamd_tests::{authz, iam, read_credentials, state_digest};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::Code;
+
+/// How long a workload client waits for one answer.
+const OP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a spot check waits for one answer.
+const SPOT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The codes of a refused or timed-out call.
+const REFUSED: [Code; 3] = [Code::Unavailable, Code::DeadlineExceeded, Code::Cancelled];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partitioned_leader_refuses_the_majority_goes_on_and_all_converge() {
+    let started = Instant::now();
+    let Cluster {
+        net,
+        nodes,
+        root,
+        _dirs,
+    } = Cluster::start().await;
+    let old = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
+    let majority: Vec<usize> = (0..3).filter(|&i| i != old).collect();
+    let (register, created) = Register::create(&mut iam(&nodes[old], &root).await.unwrap(), 0)
+        .await
+        .unwrap();
+    for node in &nodes {
+        node.node.wait_revision(created).await.unwrap();
+    }
+
+    // --- clients write and read the register through every node
+    let recorder = Recorder::new();
+    let workload = Workload::start(&nodes, &root, &register, &recorder).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // --- the leader is cut off from the two others; they elect a new leader
+    let old_id = id(&nodes[old]);
+    let cut_at = recorder.now();
+    net.isolate(old_id);
+    let new = leader(&nodes, &majority, Duration::from_secs(10)).await;
+    let elected_at = recorder.now();
+    tracing::info!(old_id, new_id = id(&nodes[new]), "new leader");
+
+    // --- the cut-off node refuses a write and a linearizable read
+    let refused = create_user(&nodes[old], &root, "written-in-minority").await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|status| REFUSED.contains(&status.code())),
+        "the cut-off node refuses the write: {refused:?}"
+    );
+    let refused = authorize_linearizable(&nodes[old], &root, "register").await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|status| REFUSED.contains(&status.code())),
+        "the cut-off node refuses a linearizable read: {refused:?}"
+    );
+
+    // --- the majority accepts a write through a follower and a linearizable read
+    let follower = majority.iter().copied().find(|&i| i != new).unwrap();
+    create_user(&nodes[follower], &root, "written-in-majority")
+        .await
+        .unwrap();
+    let answer = authorize_linearizable(&nodes[new], &root, "written-in-majority")
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.principal_arn, "arn:aws:iam::111111111111:user/written-in-majority",
+        "the new leader reads the write"
+    );
+
+    // --- healed: the old node takes writes again and every node converges
+    let healed_at = recorder.now();
+    net.heal();
+    create_user(&nodes[old], &root, "written-after-healing")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let entries = workload.stop().await;
+    let (revision, digest) = converge(&nodes, Duration::from_secs(20)).await;
+    tracing::info!(revision, digest, "converged");
+    for node in &nodes {
+        let view = node.node.view.load();
+        let has = |name: &str| {
+            view.principal_by_arn(&format!("arn:aws:iam::111111111111:user/{name}"))
+                .is_some()
+        };
+        assert!(has("written-in-majority") && has("written-after-healing"));
+        assert!(!has("written-in-minority"), "the refused write is gone");
+    }
+
+    // --- the cut-off node acknowledged nothing once the majority had moved on
+    let served_cut_off = entries
+        .iter()
+        .filter(|e| e.node == old_id && e.call >= elected_at && e.ret <= healed_at)
+        .filter(|e| matches!(e.outcome, Outcome::Wrote(_) | Outcome::Read(_)))
+        .count();
+    assert_eq!(
+        served_cut_off, 0,
+        "operations the cut-off node acknowledged"
+    );
+
+    // --- the history the clients saw is linearizable, and not trivially so
+    let count = |during: &dyn Fn(u64) -> bool, ok: &dyn Fn(&Outcome) -> bool| {
+        entries
+            .iter()
+            .filter(|e| during(e.call) && ok(&e.outcome))
+            .count()
+    };
+    let reads = |o: &Outcome| matches!(o, Outcome::Read(_));
+    let writes = |o: &Outcome| matches!(o, Outcome::Wrote(_));
+    let unknown = |o: &Outcome| matches!(o, Outcome::WriteFailed(..));
+    let partitioned = |t: u64| t >= cut_at && t < healed_at;
+    let always = |_: u64| true;
+    tracing::info!(
+        ops = entries.len(),
+        reads = count(&always, &reads),
+        writes = count(&always, &writes),
+        unknown_writes = count(&always, &unknown),
+        partitioned_reads = count(&partitioned, &reads),
+        partitioned_writes = count(&partitioned, &writes),
+        "history"
+    );
+    assert!(count(&always, &reads) >= 10 && count(&always, &writes) >= 10);
+    assert!(
+        count(&partitioned, &reads) >= 1 && count(&partitioned, &writes) >= 1,
+        "the majority served the clients during the partition"
+    );
+    if let Err(violation) = linearizability::check(0, &recorder.history()) {
+        panic!("{violation}\n{entries:#?}");
+    }
+
+    for node in nodes {
+        node.shutdown().await;
+    }
+    tracing::info!(elapsed = ?started.elapsed(), "done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cut_off_leader_answers_a_write_instead_of_holding_it() {
+    let Cluster {
+        net,
+        nodes,
+        root,
+        _dirs,
+    } = Cluster::start().await;
+    let old = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
+    let mut client = iam(&nodes[old], &root).await.unwrap();
+
+    // --- cut off, the leader gets a write while it still believes it leads
+    net.isolate(id(&nodes[old]));
+    let sent = Instant::now();
+    // No deadline from the client: only the node can end the wait.
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.create_user(pb::CreateUserRequest {
+            user_name: "held".into(),
+            idempotency_key: "create-held".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let waited = sent.elapsed();
+    let answer = answer
+        .unwrap_or_else(|_| panic!("no answer in {waited:?}: the write is held while cut off"));
+    assert_eq!(
+        answer.unwrap_err().code(),
+        Code::Unavailable,
+        "retry elsewhere"
+    );
+
+    // --- healed: the write the old leader gave up on was never applied
+    net.heal();
+    create_user(&nodes[old], &root, "after-healing")
+        .await
+        .unwrap();
+    converge(&nodes, Duration::from_secs(20)).await;
+    for node in &nodes {
+        let view = node.node.view.load();
+        assert!(
+            view.principal_by_arn("arn:aws:iam::111111111111:user/held")
+                .is_none()
+        );
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+/// Three nodes whose peer links run through a fault proxy.
+struct Cluster {
+    net: FaultNet,
+    nodes: Vec<Running>,
+    root: SigningCredentials,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let net = FaultNet::new();
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+        let mut configs = iamd_tests::faulty_cluster_configs(&paths, &net)
+            .await
+            .unwrap();
+        for c in &mut configs {
+            // A cut-off node gives up on a linearizable read within this bound.
+            c.min_revision_wait_ms = 2_000;
+        }
+        let nodes = iamd_tests::start_three(&configs).await.unwrap();
+        let root = read_credentials(
+            &nodes
+                .iter()
+                .find_map(|n| n.root_credentials.clone())
+                .unwrap(),
+        )
+        .unwrap();
+        Cluster {
+            net,
+            nodes,
+            root,
+            _dirs: dirs,
+        }
+    }
+}
+
+fn id(node: &Running) -> u64 {
+    node.node.config.node_id
+}
+
+/// The index of the node among `among` that they all know as their leader, once they agree.
+async fn leader(nodes: &[Running], among: &[usize], timeout: Duration) -> usize {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let known: Vec<Option<u64>> = among
+            .iter()
+            .map(|&i| nodes[i].node.raft.metrics().leader)
+            .collect();
+        if let Some(Some(leader)) = known.first()
+            && known.iter().all(|k| *k == Some(*leader))
+            && let Some(&i) = among.iter().find(|&&i| id(&nodes[i]) == *leader)
+        {
+            return i;
+        }
+        assert!(Instant::now() < deadline, "no agreed leader: {known:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Creates a user through `node`, retrying while no leader is reachable (a new leader's
+/// first moments), within [`SPOT_TIMEOUT`] in all.
+async fn create_user(
+    node: &Running,
+    root: &SigningCredentials,
+    name: &str,
+) -> Result<u64, tonic::Status> {
+    let deadline = Instant::now() + SPOT_TIMEOUT;
+    let mut client = iam(node, root).await.unwrap();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut request = tonic::Request::new(pb::CreateUserRequest {
+            user_name: name.into(),
+            idempotency_key: format!("create-{name}"),
+            ..Default::default()
+        });
+        request.set_timeout(left);
+        let answer = tokio::time::timeout(left, client.create_user(request))
+            .await
+            .unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("client timeout")));
+        match answer {
+            Ok(answer) => return Ok(answer.into_inner().revision),
+            Err(e) if e.code() == Code::Unavailable && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Asks `node`, with a LINEARIZABLE read, whether `user` may read its own register.
+async fn authorize_linearizable(
+    node: &Running,
+    root: &SigningCredentials,
+    user: &str,
+) -> Result<pb::AuthorizeResponse, tonic::Status> {
+    let mut request = tonic::Request::new(pb::AuthorizeRequest {
+        action: "register:Read".into(),
+        resource: "arn:aws:register:::d0/0".into(),
+        subject: Some(pb::authorize_request::Subject::PrincipalArn(format!(
+            "arn:aws:iam::111111111111:user/{user}"
+        ))),
+        consistency: pb::Consistency::Linearizable.into(),
+        ..Default::default()
+    });
+    request.set_timeout(SPOT_TIMEOUT);
+    let mut client = authz(node, root).await.unwrap();
+    tokio::time::timeout(SPOT_TIMEOUT, client.authorize(request))
+        .await
+        .unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("client timeout")))
+        .map(tonic::Response::into_inner)
+}
+
+/// Waits until every node applied the same revision and holds the same state there;
+/// returns both. Nodes at one revision with different states fail the test at once.
+async fn converge(nodes: &[Running], timeout: Duration) -> (u64, String) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut states = Vec::new();
+        for node in nodes {
+            states.push(state_digest(node).await.unwrap());
+        }
+        let (revision, digest) = states[0].clone();
+        if states.iter().all(|(r, _)| *r == revision) {
+            assert!(
+                states.iter().all(|(_, d)| *d == digest),
+                "diverged at revision {revision}: {states:?}"
+            );
+            return (revision, digest);
+        }
+        assert!(Instant::now() < deadline, "not converged: {states:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Writers and readers of the register, one task each, cycling over the nodes.
+struct Workload {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    recorder: Recorder,
+}
+
+impl Workload {
+    const WRITERS: usize = 3;
+    const READERS: usize = 3;
+
+    async fn start(
+        nodes: &[Running],
+        root: &SigningCredentials,
+        register: &Register,
+        recorder: &Recorder,
+    ) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let values = Arc::new(AtomicU64::new(1));
+        let mut tasks = Vec::new();
+        for task in 0..Self::WRITERS + Self::READERS {
+            let mut clients = Vec::new();
+            for node in nodes {
+                clients.push(Client {
+                    node: id(node),
+                    iam: iam(node, root).await.unwrap(),
+                    authz: authz(node, root).await.unwrap(),
+                });
+            }
+            // Start each task on a different node.
+            clients.rotate_left(task % nodes.len());
+            let run = Run {
+                clients,
+                register: register.clone(),
+                recorder: recorder.clone(),
+                stop: stopped.clone(),
+            };
+            tasks.push(if task < Self::WRITERS {
+                tokio::spawn(run.write(Arc::clone(&values)))
+            } else {
+                tokio::spawn(run.read())
+            });
+        }
+        Self {
+            stop,
+            tasks,
+            recorder: recorder.clone(),
+        }
+    }
+
+    /// Stops the clients once their operations in flight end; returns what they did.
+    async fn stop(self) -> Vec<iamd_tests::register::Entry> {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            task.await.unwrap();
+        }
+        self.recorder.entries()
+    }
+}
+
+struct Client {
+    node: u64,
+    iam: iam_api::v1::iam_client::IamClient<iamd_tests::Signed>,
+    authz: iam_api::v1::authorization_client::AuthorizationClient<iamd_tests::Signed>,
+}
+
+/// One client task.
+struct Run {
+    clients: Vec<Client>,
+    register: Register,
+    recorder: Recorder,
+    stop: watch::Receiver<bool>,
+}
+
+impl Run {
+    async fn write(mut self, values: Arc<AtomicU64>) {
+        for turn in 0.. {
+            let value = values.fetch_add(1, Ordering::Relaxed);
+            if *self.stop.borrow() || value > iamd_tests::register::MAX_VALUE {
+                return;
+            }
+            let n = self.clients.len();
+            let client = &mut self.clients[turn % n];
+            let call = self.recorder.now();
+            let written = self
+                .register
+                .write(&mut client.iam, value, format!("v{value}"), OP_TIMEOUT)
+                .await;
+            let outcome = match written {
+                Ok(_) => Outcome::Wrote(value),
+                Err(e) => Outcome::WriteFailed(value, e.code()),
+            };
+            self.recorder.record(client.node, call, outcome);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn read(mut self) {
+        for turn in 0.. {
+            if *self.stop.borrow() {
+                return;
+            }
+            let n = self.clients.len();
+            let client = &mut self.clients[turn % n];
+            let call = self.recorder.now();
+            let outcome = match self.register.read(&mut client.authz, OP_TIMEOUT).await {
+                Ok(value) => Outcome::Read(value),
+                Err(e) if e.code() == Code::DataLoss => panic!("torn read: {e}"),
+                Err(e) => Outcome::ReadFailed(e.code()),
+            };
+            self.recorder.record(client.node, call, outcome);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
