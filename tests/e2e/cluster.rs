@@ -340,3 +340,103 @@ async fn followers_serve_linearizable_reads_and_a_lone_node_says_it_is_stale() {
     assert!(status.millis_since_leader_contact.unwrap_or(u64::MAX) >= 1_000);
     survivor.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_down_past_log_compaction_catches_up_by_snapshot() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let mut nodes = iamd_tests::start_three(&iamd_tests::cluster_configs(&paths).unwrap())
+        .await
+        .unwrap();
+    let root = read_credentials(
+        &nodes
+            .iter()
+            .find_map(|n| n.root_credentials.clone())
+            .unwrap(),
+    )
+    .unwrap();
+    let leader = leader_index(&nodes);
+    let bootstrap = nodes[leader].node.view.load().revision;
+    for node in &nodes {
+        node.node.wait_revision(bootstrap).await.unwrap();
+    }
+
+    // --- a follower goes down; the others write on and compact their logs past it
+    let down_at = (leader + 1) % 3;
+    let down = nodes.remove(down_at);
+    let down_config = down.node.config.clone();
+    let down_log = down.node.raft.metrics().last_log_index.unwrap();
+    down.shutdown().await;
+    let mut last = 0;
+    for i in 0..30 {
+        last = create_user_retrying(&nodes[i % 2], &root, &format!("late-{i}")).await;
+    }
+    for node in &nodes {
+        node.node.wait_revision(last).await.unwrap();
+        let raft = node.node.raft.raft();
+        raft.trigger().snapshot().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while node.node.raft.metrics().snapshot_index.unwrap_or(0) < last {
+            assert!(Instant::now() < deadline, "no snapshot");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        raft.trigger().purge_log(last).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let purged = nodes
+            .iter()
+            .all(|n| n.node.raft.metrics().purged_index > Some(down_log + 1));
+        if purged {
+            break;
+        }
+        assert!(Instant::now() < deadline, "logs not purged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // --- it comes back: the entries it misses are gone, so it installs a snapshot
+    let back = iamd_tests::start(down_config).await.unwrap();
+    back.node.wait_revision(last).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = back.node.raft.metrics();
+        if m.snapshot_index.unwrap_or(0) > down_log {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "caught up by snapshot: {m:?}, down at {down_log}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let view = back.node.view.load();
+    for i in 0..30 {
+        let arn = format!("arn:aws:iam::111111111111:user/late-{i}");
+        assert!(view.principal_by_arn(&arn).is_some(), "late-{i}");
+    }
+    // It serves Authorize for users it learned from the snapshot, and takes writes.
+    let answer = authz(&back, &root)
+        .await
+        .unwrap()
+        .authorize(pb::AuthorizeRequest {
+            action: "iam:GetUser".into(),
+            resource: "arn:aws:iam::111111111111:user/late-29".into(),
+            subject: Some(pb::authorize_request::Subject::PrincipalArn(
+                "arn:aws:iam::111111111111:user/late-29".into(),
+            )),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        answer.principal_arn,
+        "arn:aws:iam::111111111111:user/late-29"
+    );
+    let after = create_user_retrying(&back, &root, "after-snapshot").await;
+    nodes.push(back);
+    for node in nodes {
+        node.node.wait_revision(after).await.unwrap();
+        node.shutdown().await;
+    }
+}

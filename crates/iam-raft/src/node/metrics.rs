@@ -46,6 +46,8 @@ pub struct NodeMetrics {
     pub applied_index: Option<u64>,
     /// The last index covered by this node's snapshot.
     pub snapshot_index: Option<u64>,
+    /// The last index purged from this node's log (compacted into the snapshot).
+    pub purged_index: Option<u64>,
     /// The voters of the effective membership.
     pub voters: BTreeSet<NodeId>,
     /// Every member (voters and learners) with its peer address.
@@ -104,6 +106,7 @@ impl<M: Machine> RaftNode<M> {
             committed_index: m.local_committed.index(),
             applied_index: m.last_applied.index(),
             snapshot_index: m.snapshot.index(),
+            purged_index: m.purged.index(),
             voters: membership.voter_ids().collect(),
             members,
             replication: m.replication.as_ref().map(|progress| {
