@@ -6,7 +6,7 @@
 //! when a node's address changes in the membership.
 //!
 //! Connections leave from the node's source address when it has one (see
-//! [`Channels::new`]), so that firewalls can tell nodes apart by source IP.
+//! [`Channels::for_transport`]), so that firewalls can tell nodes apart by source IP.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,6 +17,7 @@ use iam_store::raft::NodeId;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::limits::{CONNECT_TIMEOUT, MAX_MESSAGE_BYTES};
+use crate::tls::{PeerTls, PeerTransport};
 
 /// The gRPC client of the peer service, over a shared channel.
 pub(crate) type PeerService = RaftServiceClient<Channel>;
@@ -27,16 +28,20 @@ pub(crate) struct Channels {
     by_node: Arc<Mutex<HashMap<NodeId, (String, Channel)>>>,
     /// The local address outbound connections bind, if any.
     source: Option<IpAddr>,
+    /// Mutual TLS to every peer, when configured.
+    tls: Option<PeerTls>,
 }
 
 impl Channels {
-    /// Channels whose connections leave from `source` (the IP the node's peer port listens
-    /// on), or from whatever address the OS picks when `None`. A source of the other IP
-    /// family than a peer's address is not used for that peer.
-    pub(crate) fn new(source: Option<IpAddr>) -> Self {
+    /// Channels for `transport`: connections leave from its source address (or from
+    /// whatever address the OS picks when it has none; a source of the other IP family than a
+    /// peer's address is not used for that peer), over TLS (`https://` peers) when it has
+    /// certificates.
+    pub(crate) fn for_transport(transport: &PeerTransport) -> Self {
         Self {
             by_node: Arc::default(),
-            source,
+            source: transport.source_ip,
+            tls: transport.tls.clone(),
         }
     }
 
@@ -63,22 +68,28 @@ impl Channels {
         {
             return Ok(channel.clone());
         }
-        let channel = endpoint(addr)?.local_address(self.source).connect_lazy();
+        let channel = endpoint(addr, self.tls.as_ref())?
+            .local_address(self.source)
+            .connect_lazy();
         by_node.insert(target, (addr.to_owned(), channel.clone()));
         Ok(channel)
     }
 }
 
-/// The endpoint of a peer: `http://` unless the address names its scheme.
-fn endpoint(addr: &str) -> Result<Endpoint, tonic::transport::Error> {
-    let uri = if addr.contains("://") {
-        addr.to_owned()
-    } else {
-        format!("http://{addr}")
+/// The endpoint of a peer: `http://` (`https://` with TLS) unless the address names its
+/// scheme.
+fn endpoint(addr: &str, tls: Option<&PeerTls>) -> Result<Endpoint, tonic::transport::Error> {
+    let uri = match (addr.contains("://"), tls) {
+        (true, _) => addr.to_owned(),
+        (false, None) => format!("http://{addr}"),
+        (false, Some(_)) => format!("https://{addr}"),
     };
-    Ok(Endpoint::from_shared(uri)?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true))
+    let endpoint = Endpoint::from_shared(uri)?;
+    let endpoint = match tls {
+        Some(tls) => endpoint.tls_config(tls.client())?,
+        None => endpoint,
+    };
+    Ok(endpoint.connect_timeout(CONNECT_TIMEOUT).tcp_nodelay(true))
 }
 
 impl std::fmt::Debug for Channels {
@@ -109,7 +120,10 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let source: IpAddr = "127.0.0.7".parse().unwrap();
-        let channels = Channels::new(Some(source));
+        let channels = Channels::for_transport(&PeerTransport {
+            source_ip: Some(source),
+            tls: None,
+        });
         let mut client = channels.client(2, &addr).unwrap();
         // The call fails (nobody speaks gRPC here); only the connection matters.
         let call =

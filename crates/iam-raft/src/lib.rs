@@ -38,6 +38,7 @@ mod network;
 mod node;
 mod propose;
 mod service;
+mod tls;
 mod wire;
 
 pub use limits::{
@@ -47,4 +48,5 @@ pub use limits::{
 pub use network::{Network, PeerClient};
 pub use node::{AdminError, NodeMetrics, RaftNode, ReadError, Role, StartError, WriteError};
 pub use service::{RaftGrpc, ServiceError};
+pub use tls::{PeerTls, PeerTransport};
 pub use wire::CodecError;

@@ -49,6 +49,17 @@ pub struct Config {
     pub log_json: bool,
     /// How often the last use of access keys is replicated, in milliseconds.
     pub key_use_flush_ms: u64,
+    /// Mutual TLS on the peer port: this node's certificate (PEM). With the key and the CA,
+    /// the peer port accepts only clients with a certificate signed by the CA, and this node
+    /// reaches its peers only over TLS. All three or none.
+    pub peer_tls_cert_file: Option<PathBuf>,
+    /// This node's private key for the peer certificate (PEM).
+    pub peer_tls_key_file: Option<PathBuf>,
+    /// The CA that signs every node's peer certificate (PEM).
+    pub peer_tls_ca_file: Option<PathBuf>,
+    /// The name peer certificates are checked against; by default the host of each peer's
+    /// address.
+    pub peer_tls_server_name: Option<String>,
 }
 
 impl Default for Config {
@@ -69,6 +80,10 @@ impl Default for Config {
             stale_after_ms: 3_000,
             log_json: false,
             key_use_flush_ms: 30_000,
+            peer_tls_cert_file: None,
+            peer_tls_key_file: None,
+            peer_tls_ca_file: None,
+            peer_tls_server_name: None,
         }
     }
 }
@@ -102,6 +117,14 @@ pub struct Flags {
     pub bootstrap_account_id: Option<String>,
     #[arg(long)]
     pub log_json: bool,
+    #[arg(long)]
+    pub peer_tls_cert_file: Option<PathBuf>,
+    #[arg(long)]
+    pub peer_tls_key_file: Option<PathBuf>,
+    #[arg(long)]
+    pub peer_tls_ca_file: Option<PathBuf>,
+    #[arg(long)]
+    pub peer_tls_server_name: Option<String>,
 }
 
 /// A configuration that cannot be used.
@@ -159,6 +182,10 @@ impl Config {
             "MIN_REVISION_WAIT_MS" => {
                 self.min_revision_wait_ms = value.parse().map_err(|_| bad("milliseconds"))?;
             }
+            "PEER_TLS_CERT_FILE" => self.peer_tls_cert_file = Some(PathBuf::from(value)),
+            "PEER_TLS_KEY_FILE" => self.peer_tls_key_file = Some(PathBuf::from(value)),
+            "PEER_TLS_CA_FILE" => self.peer_tls_ca_file = Some(PathBuf::from(value)),
+            "PEER_TLS_SERVER_NAME" => self.peer_tls_server_name = Some(value.to_owned()),
             "STALE_AFTER_MS" => {
                 self.stale_after_ms = value.parse().map_err(|_| bad("milliseconds"))?;
             }
@@ -195,6 +222,18 @@ impl Config {
             self.bootstrap_account_id = v.clone();
         }
         self.log_json |= f.log_json;
+        for (flag, field) in [
+            (&f.peer_tls_cert_file, &mut self.peer_tls_cert_file),
+            (&f.peer_tls_key_file, &mut self.peer_tls_key_file),
+            (&f.peer_tls_ca_file, &mut self.peer_tls_ca_file),
+        ] {
+            if let Some(v) = flag {
+                *field = Some(v.clone());
+            }
+        }
+        if let Some(v) = &f.peer_tls_server_name {
+            self.peer_tls_server_name = Some(v.clone());
+        }
         Ok(())
     }
 
@@ -213,6 +252,17 @@ impl Config {
             .map_err(|e| ConfigError(e.message))?;
         if self.key_use_flush_ms < 10 {
             return Err(ConfigError("key_use_flush_ms must be at least 10".into()));
+        }
+        let tls = [
+            &self.peer_tls_cert_file,
+            &self.peer_tls_key_file,
+            &self.peer_tls_ca_file,
+        ];
+        if tls.iter().any(|f| f.is_some()) && !tls.iter().all(|f| f.is_some()) {
+            return Err(ConfigError(
+                "peer TLS needs peer_tls_cert_file, peer_tls_key_file and peer_tls_ca_file together"
+                    .into(),
+            ));
         }
         let heartbeat = iam_store::raft::HEARTBEAT_INTERVAL_MS;
         if self.stale_after_ms < 2 * heartbeat {
@@ -242,6 +292,40 @@ impl Config {
     pub fn peer_source_ip(&self) -> Option<IpAddr> {
         let ip = self.peer_listen.ip();
         (!ip.is_unspecified()).then_some(ip)
+    }
+
+    /// How this node reaches and serves its peers: its source IP, and mutual TLS when
+    /// certificates are configured (the files are read now).
+    pub fn peer_transport(&self) -> Result<iam_raft::PeerTransport, ConfigError> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|e| {
+                ConfigError(format!(
+                    "cannot read peer TLS file `{}`: {e}",
+                    path.display()
+                ))
+            })
+        };
+        let tls = match (
+            &self.peer_tls_cert_file,
+            &self.peer_tls_key_file,
+            &self.peer_tls_ca_file,
+        ) {
+            (Some(cert), Some(key), Some(ca)) => {
+                let tls = iam_raft::PeerTls::from_pem(
+                    read(cert)?,
+                    read(key)?,
+                    read(ca)?,
+                    self.peer_tls_server_name.clone(),
+                );
+                tls.check().map_err(ConfigError)?;
+                Some(tls)
+            }
+            _ => None,
+        };
+        Ok(iam_raft::PeerTransport {
+            source_ip: self.peer_source_ip(),
+            tls,
+        })
     }
 
     /// The initial voters, this node alone when none are configured.
@@ -327,6 +411,30 @@ mod tests {
         let env = [("IAMD_NODE_ID".to_owned(), "zero".to_owned())];
         assert!(Config::load(&flags(&[]), env).is_err());
         assert!(Config::load(&flags(&["--bootstrap-account-id", "12"]), []).is_err());
+    }
+
+    #[test]
+    fn peer_tls_needs_all_three_files() {
+        let c = Config::load(&flags(&["--peer-tls-cert-file", "/c.pem"]), []);
+        assert!(c.unwrap_err().0.contains("together"));
+        let env = [
+            (
+                "IAMD_PEER_TLS_CERT_FILE".to_owned(),
+                "/nonexistent/c.pem".to_owned(),
+            ),
+            (
+                "IAMD_PEER_TLS_KEY_FILE".to_owned(),
+                "/nonexistent/k.pem".to_owned(),
+            ),
+            (
+                "IAMD_PEER_TLS_CA_FILE".to_owned(),
+                "/nonexistent/ca.pem".to_owned(),
+            ),
+        ];
+        let c = Config::load(&flags(&[]), env).unwrap();
+        let e = c.peer_transport().unwrap_err();
+        assert!(e.0.contains("/nonexistent/c.pem"), "{e}");
+        assert!(Config::default().peer_transport().unwrap().tls.is_none());
     }
 
     #[test]

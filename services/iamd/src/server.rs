@@ -169,12 +169,15 @@ async fn start_raft(
     members: &std::collections::BTreeMap<u64, String>,
     hook: iam_store::AppliedHook<IamState>,
 ) -> Result<RaftNode<IamState>, StartError> {
+    let transport = config
+        .peer_transport()
+        .map_err(|e| err("invalid peer transport")(e.0))?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let started = RaftNode::<IamState>::start(
             config.node_id,
             config.advertised_peer(),
-            config.peer_source_ip(),
+            transport.clone(),
             &config.data_dir.join("raft"),
             members.clone(),
             Some(hook.clone()),

@@ -23,7 +23,6 @@ mod write;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -44,6 +43,7 @@ use crate::contact::LeaderContact;
 use crate::limits::CLUSTER_NAME;
 use crate::network::Network;
 use crate::service::RaftGrpc;
+use crate::tls::PeerTransport;
 
 /// A handle on one node of the cluster, whose replicated state is the machine `M`.
 ///
@@ -57,6 +57,8 @@ pub struct RaftNode<M: Machine> {
     seeds: Arc<BTreeMap<NodeId, String>>,
     /// When a leader last replicated to this node.
     contact: Arc<LeaderContact>,
+    /// How peers are reached and served.
+    transport: Arc<PeerTransport>,
 }
 
 impl<M: Machine> RaftNode<M> {
@@ -64,9 +66,8 @@ impl<M: Machine> RaftNode<M> {
     /// at `advertised_addr` (`host:port`), and initializes the cluster when this node is the
     /// one to do it (see the module docs).
     ///
-    /// `source_ip` is the local address connections to peers leave from: give the IP the
-    /// peer port listens on, when it listens on one address, so that firewalls can tell
-    /// nodes apart by source IP; `None` lets the OS pick.
+    /// `transport` says where connections to peers leave from and whether they use mutual
+    /// TLS (see [`PeerTransport`]); [`Self::serve`] serves peers the same way.
     ///
     /// `initial_members` maps every member of a new cluster to its peer address, the same on
     /// every node; it must list this node at `advertised_addr` when it lists it at all. It is
@@ -76,7 +77,7 @@ impl<M: Machine> RaftNode<M> {
     pub async fn start(
         id: NodeId,
         advertised_addr: impl Into<String>,
-        source_ip: Option<IpAddr>,
+        transport: PeerTransport,
         data_dir: &Path,
         initial_members: BTreeMap<NodeId, String>,
         hook: Option<AppliedHook<M>>,
@@ -98,7 +99,7 @@ impl<M: Machine> RaftNode<M> {
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?
             .map_err(StartError::Storage)?;
-        let channels = Channels::new(source_ip);
+        let channels = Channels::for_transport(&transport);
         let network = Network::new(id, channels.clone());
         let raft = Raft::new(id, config, network, log, state_machine)
             .await
@@ -110,6 +111,7 @@ impl<M: Machine> RaftNode<M> {
             channels,
             seeds: Arc::new(initial_members),
             contact: Arc::new(LeaderContact::new()),
+            transport: Arc::new(transport),
         };
         if let Err(e) = node.initialize_once().await {
             // Stop the Raft so that its tasks release the storage.
@@ -147,7 +149,11 @@ impl<M: Machine> RaftNode<M> {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &self.transport.tls {
+            builder = builder.tls_config(tls.server())?;
+        }
+        builder
             .add_service(self.service())
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
@@ -240,6 +246,7 @@ impl<M: Machine> Clone for RaftNode<M> {
             channels: self.channels.clone(),
             seeds: Arc::clone(&self.seeds),
             contact: Arc::clone(&self.contact),
+            transport: Arc::clone(&self.transport),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use iam_raft::{RaftNode, Role};
+use iam_raft::{PeerTransport, RaftNode, Role};
 use iam_store::{AppliedHook, Machine};
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
@@ -118,9 +118,16 @@ impl TestNode {
     ) -> Self {
         let addr = listener.local_addr().unwrap().to_string();
         let published = Published::default();
-        let node = RaftNode::start(id, addr, None, dir, members.clone(), Some(published.hook()))
-            .await
-            .unwrap();
+        let node = RaftNode::start(
+            id,
+            addr,
+            PeerTransport::default(),
+            dir,
+            members.clone(),
+            Some(published.hook()),
+        )
+        .await
+        .unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = node.clone();
         let server = tokio::spawn(async move {

@@ -1,0 +1,171 @@
+//! Peer traffic over mutual TLS: a cluster whose nodes present certificates from one CA
+//! forms, replicates and forwards; the peer port refuses plaintext and certificates from
+//! another CA.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::{Duration, Instant};
+
+use iam_api::internal::ReadIndexRequest;
+use iam_api::internal::raft_service_client::RaftServiceClient;
+use iam_api::v1 as pb;
+use iamd_tests::{authz, iam, read_credentials};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    SanType,
+};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+
+struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    pem: String,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let pem = params.self_signed(&key).unwrap().pem();
+    Ca { params, key, pem }
+}
+
+/// A certificate for loopback peers, good for both ends of a connection: (cert, key).
+fn leaf(ca: &Ca) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["iamd-peer".to_owned()]).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let issuer = Issuer::from_params(&ca.params, &ca.key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+async fn read_index_over(endpoint: Endpoint) -> Result<u64, String> {
+    let channel = endpoint
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .map_err(|e| format!("connect: {e:?}"))?;
+    RaftServiceClient::new(channel)
+        .read_index(ReadIndexRequest {})
+        .await
+        .map(|r| r.into_inner().read_index)
+        .map_err(|e| format!("call: {e:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
+    let certs = tempfile::tempdir().unwrap();
+    let cluster_ca = ca("iamd test cluster CA");
+    let (cert, key) = leaf(&cluster_ca);
+    let file = |name: &str, text: &str| {
+        let path = certs.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (cert_file, key_file, ca_file) = (
+        file("peer.pem", &cert),
+        file("peer.key", &key),
+        file("ca.pem", &cluster_ca.pem),
+    );
+
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let mut configs = iamd_tests::cluster_configs(&paths).unwrap();
+    for c in &mut configs {
+        c.peer_tls_cert_file = Some(cert_file.clone());
+        c.peer_tls_key_file = Some(key_file.clone());
+        c.peer_tls_ca_file = Some(ca_file.clone());
+    }
+    let nodes = iamd_tests::start_three(&configs).await.unwrap();
+    let root = read_credentials(
+        &nodes
+            .iter()
+            .find_map(|n| n.root_credentials.clone())
+            .unwrap(),
+    )
+    .unwrap();
+
+    // --- a write through a follower is forwarded to the leader and replicated, over TLS
+    let leader_id = nodes[0].node.raft.metrics().leader.unwrap();
+    let leader = nodes
+        .iter()
+        .position(|n| n.node.config.node_id == leader_id)
+        .unwrap();
+    let (follower, other) = ((leader + 1) % 3, (leader + 2) % 3);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let revision = loop {
+        let r = iam(&nodes[follower], &root)
+            .await
+            .unwrap()
+            .create_user(pb::CreateUserRequest {
+                user_name: "tls-trader".into(),
+                idempotency_key: "tls-trader".into(),
+                ..Default::default()
+            })
+            .await;
+        match r {
+            Ok(r) => break r.into_inner().revision,
+            Err(e) if e.code() == tonic::Code::Unavailable && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("create: {e:?}"),
+        }
+    };
+    let answer = authz(&nodes[other], &root)
+        .await
+        .unwrap()
+        .authorize(pb::AuthorizeRequest {
+            action: "iam:GetUser".into(),
+            resource: "arn:aws:iam::111111111111:user/tls-trader".into(),
+            subject: Some(pb::authorize_request::Subject::PrincipalArn(
+                "arn:aws:iam::111111111111:user/tls-trader".into(),
+            )),
+            min_revision: revision,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        answer.principal_arn,
+        "arn:aws:iam::111111111111:user/tls-trader"
+    );
+
+    // --- the leader's peer port: a client with a cluster certificate is served ...
+    let peer = nodes[leader].peer_addr;
+    let tls = |identity: Identity| {
+        Endpoint::from_shared(format!("https://{peer}"))
+            .unwrap()
+            .tls_config(
+                ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(&cluster_ca.pem))
+                    .identity(identity),
+            )
+            .unwrap()
+    };
+    let served = read_index_over(tls(Identity::from_pem(&cert, &key))).await;
+    assert!(served.unwrap() >= revision);
+    // ... plaintext is not ...
+    let plain = Endpoint::from_shared(format!("http://{peer}")).unwrap();
+    assert!(read_index_over(plain).await.is_err(), "plaintext refused");
+    // ... nor a certificate from another CA.
+    let (rogue_cert, rogue_key) = leaf(&ca("some other CA"));
+    let rogue = read_index_over(tls(Identity::from_pem(&rogue_cert, &rogue_key))).await;
+    assert!(rogue.is_err(), "a stranger's certificate is refused");
+
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
