@@ -262,3 +262,64 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
         node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_of_another_cluster_is_refused_as_a_learner() {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().take(3).map(|d| d.path()).collect();
+    let configs = iamd_tests::cluster_configs(&paths).unwrap();
+    let nodes = iamd_tests::start_three(&configs).await.unwrap();
+    let root = read_credentials(
+        &nodes
+            .iter()
+            .find_map(|n| n.root_credentials.clone())
+            .unwrap(),
+    )
+    .unwrap();
+    // Started without the member list, it formed a one-node cluster of its own.
+    let mut stray = joiner(dirs[3].path(), 4, &configs[0]);
+    stray.initial_members.clear();
+    let stray = iamd_tests::start(stray).await.unwrap();
+    stray
+        .node
+        .raft
+        .wait_for_leader(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let before = voters(leader(&nodes), &root).await;
+    let refused = cluster(leader(&nodes), &root)
+        .await
+        .unwrap()
+        .add_learner(pb::AddLearnerRequest {
+            node_id: 4,
+            address: stray.peer_addr.to_string(),
+            wait_for_catch_up: false,
+            idempotency_key: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
+    assert!(
+        refused.message().contains("cluster of its own"),
+        "{refused:?}"
+    );
+    let status = cluster(leader(&nodes), &root)
+        .await
+        .unwrap()
+        .get_cluster_status(pb::GetClusterStatusRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(status.membership.unwrap().learners.is_empty());
+    assert_eq!(voters(leader(&nodes), &root).await, before);
+    // The cluster still takes writes.
+    create_user(leader(&nodes), &root, "still-fine").await;
+    stray.shutdown().await;
+    for node in nodes {
+        node.shutdown().await;
+    }
+}

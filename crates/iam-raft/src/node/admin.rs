@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use iam_api::internal::ReadIndexRequest;
 use iam_store::Machine;
 use iam_store::raft::{NodeId, TypeConfig};
 use openraft::error::{ClientWriteError, RaftError};
@@ -13,18 +14,61 @@ use openraft::raft::ClientWriteResponse;
 use openraft::{BasicNode, ChangeMembers};
 
 use super::{AdminError, RaftNode};
+use crate::limits::FORWARD_TIMEOUT;
+use crate::service::leader_of;
 
 impl<M: Machine> RaftNode<M> {
     /// Adds node `id`, reachable at `addr`, as a learner; with `blocking`, returns only once
     /// it caught up with the leader's log. Returns the log index of the change.
+    ///
+    /// A node that is not yet a member is asked first: one that leads a cluster of its own
+    /// or follows another cluster's leader is refused ([`AdminError::Rejected`]), since its
+    /// log would conflict with this cluster's. A node that cannot be reached yet is added
+    /// (it catches up once it starts).
     pub async fn add_learner(
         &self,
         id: NodeId,
         addr: impl Into<String>,
         blocking: bool,
     ) -> Result<u64, AdminError> {
-        let node = BasicNode::new(addr.into());
+        let addr: String = addr.into();
+        let known = self.metrics().members.get(&id) == Some(&addr);
+        if !known {
+            self.probe_joiner(id, &addr).await?;
+        }
+        let node = BasicNode::new(addr);
         self.admin(self.raft.add_learner(id, node, blocking).await)
+    }
+
+    /// Refuses a would-be learner that already belongs to another cluster: it answers a
+    /// read index (it leads) or names a leader that is not one of this cluster's members.
+    async fn probe_joiner(&self, id: NodeId, addr: &str) -> Result<(), AdminError> {
+        let mut service = self.channels.client(id, addr).map_err(|e| {
+            AdminError::Rejected(format!(
+                "the address `{addr}` of node {id} is unusable: {e}"
+            ))
+        })?;
+        let mut request = tonic::Request::new(ReadIndexRequest {});
+        request.set_timeout(FORWARD_TIMEOUT);
+        let answer = tokio::time::timeout(FORWARD_TIMEOUT, service.read_index(request)).await;
+        match answer {
+            Ok(Ok(_)) => Err(AdminError::Rejected(format!(
+                "node {id} at `{addr}` leads a cluster of its own; start it with an empty data \
+                 directory and this cluster's member list (without itself) to add it"
+            ))),
+            Ok(Err(status)) => match leader_of(&status) {
+                Some(leader) if !self.metrics().members.values().any(|a| *a == leader) => {
+                    Err(AdminError::Rejected(format!(
+                        "node {id} at `{addr}` follows the leader of another cluster at \
+                         `{leader}`"
+                    )))
+                }
+                // Pristine (no leader known), or already following this cluster's leader.
+                _ => Ok(()),
+            },
+            // Not reachable yet: openraft replicates to it once it is up.
+            Err(_elapsed) => Ok(()),
+        }
     }
 
     /// Makes `voters` the voters of the cluster (every one already a member, learners
