@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod connections;
 pub mod errors;
 pub mod key_use;
 pub mod node;

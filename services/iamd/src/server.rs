@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::Stream;
 use iam_api::v1::audit_server::AuditServer;
 use iam_api::v1::authorization_server::AuthorizationServer;
 use iam_api::v1::cluster_server::ClusterServer;
@@ -17,7 +18,6 @@ use iam_store::view::ViewBuilder;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
 
 use crate::api::authorization::AuthorizationApi;
 use crate::api::cluster::ClusterApi;
@@ -26,7 +26,12 @@ use crate::api::pending::{AuditApi, StsApi};
 use crate::auth::{AuthContext, AuthLayer};
 use crate::bootstrap;
 use crate::config::Config;
+use crate::connections::{Closable, Closer};
 use crate::node::Node;
+
+/// How long [`Running::shutdown`] lets calls in flight finish before it cuts the
+/// connections still open (as long as the longest write waits for its commit).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Why a node could not start.
 #[derive(Debug)]
@@ -55,15 +60,29 @@ pub struct Running {
     /// Where the root credentials were written on this first start, if they were.
     pub root_credentials: Option<std::path::PathBuf>,
     stop: watch::Sender<bool>,
+    closer: Closer,
     servers: Vec<JoinHandle<Result<(), String>>>,
 }
 
 impl Running {
-    /// Stops accepting calls, lets in-flight calls finish, and stops Raft.
+    /// Stops accepting calls, lets in-flight calls finish for at most [`SHUTDOWN_GRACE`],
+    /// cuts the connections still open, and stops Raft.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for server in self.servers {
-            if let Ok(Err(error)) = server.await {
+        let mut servers = std::pin::pin!(futures_util::future::join_all(self.servers));
+        let ended = match tokio::time::timeout(SHUTDOWN_GRACE, &mut servers).await {
+            Ok(ended) => ended,
+            Err(_elapsed) => {
+                tracing::warn!(
+                    grace = ?SHUTDOWN_GRACE,
+                    "connections still open after the grace period: cutting them"
+                );
+                self.closer.close_all();
+                servers.await
+            }
+        };
+        for ended in ended {
+            if let Ok(Err(error)) = ended {
                 tracing::warn!(%error, "server ended with an error");
             }
         }
@@ -130,6 +149,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     });
 
     let (stop, stop_rx) = watch::channel(false);
+    let closer = Closer::new();
     let key_uses = Arc::new(crate::key_use::KeyUses::default());
     tokio::spawn(crate::key_use::run(
         Arc::clone(&key_uses),
@@ -137,8 +157,17 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         stop_rx.clone(),
     ));
     let servers = vec![
-        tokio::spawn(serve_peer(Arc::clone(&node), peer, stop_rx.clone())),
-        tokio::spawn(serve_client(Arc::clone(&node), client, key_uses, stop_rx)),
+        tokio::spawn(serve_peer(
+            Arc::clone(&node),
+            closer.incoming(peer),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(serve_client(
+            Arc::clone(&node),
+            closer.incoming(client),
+            key_uses,
+            stop_rx,
+        )),
     ];
 
     let root_credentials = if members.keys().next() == Some(&config.node_id) {
@@ -158,6 +187,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         node,
         root_credentials,
         stop,
+        closer,
         servers,
     })
 }
@@ -202,18 +232,19 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 
 async fn serve_peer(
     node: Arc<Node>,
-    listener: TcpListener,
+    incoming: impl Stream<Item = std::io::Result<Closable>> + Send + 'static,
     stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    node.raft
-        .serve(listener, stopped(stop))
+    tonic::transport::Server::builder()
+        .add_service(node.raft.service())
+        .serve_with_incoming_shutdown(incoming, stopped(stop))
         .await
         .map_err(|e| e.to_string())
 }
 
 async fn serve_client(
     node: Arc<Node>,
-    listener: TcpListener,
+    incoming: impl Stream<Item = std::io::Result<Closable>> + Send + 'static,
     key_uses: Arc<crate::key_use::KeyUses>,
     stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
@@ -247,7 +278,6 @@ async fn serve_client(
         node: Arc::clone(&node),
     })
     .max_decoding_message_size(max);
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
         .layer(auth)
         .add_service(health_service)
