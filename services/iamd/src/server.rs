@@ -235,7 +235,9 @@ async fn serve_peer(
     incoming: impl Stream<Item = std::io::Result<Closable>> + Send + 'static,
     stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    tonic::transport::Server::builder()
+    node.raft
+        .server_builder()
+        .map_err(|e| e.to_string())?
         .add_service(node.raft.service())
         .serve_with_incoming_shutdown(incoming, stopped(stop))
         .await

@@ -142,6 +142,16 @@ impl<M: Machine> RaftNode<M> {
         RaftGrpc::new(self.raft.clone(), Arc::clone(&self.contact)).into_server()
     }
 
+    /// A server builder for the peer port, with mutual TLS when the transport has it; mount
+    /// [`Self::service`] on it to serve peers from your own listener.
+    pub fn server_builder(&self) -> Result<tonic::transport::Server, tonic::transport::Error> {
+        let builder = tonic::transport::Server::builder();
+        match &self.transport.tls {
+            Some(tls) => builder.tls_config(tls.server()),
+            None => Ok(builder),
+        }
+    }
+
     /// Serves the peer service on `listener` until `shutdown` completes.
     pub async fn serve(
         &self,
@@ -149,11 +159,7 @@ impl<M: Machine> RaftNode<M> {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let mut builder = tonic::transport::Server::builder();
-        if let Some(tls) = &self.transport.tls {
-            builder = builder.tls_config(tls.server())?;
-        }
-        builder
+        self.server_builder()?
             .add_service(self.service())
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
