@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
 use iamd::server::Running;
-use iamd_tests::{authz, iam, read_credentials};
+use iamd_tests::{authz, iam};
 
 fn leader_index(nodes: &[Running]) -> usize {
     let leader = nodes[0].node.raft.metrics().leader.expect("a leader");
@@ -26,24 +26,9 @@ async fn create_user_retrying(
     creds: &iam_api::signing::SigningCredentials,
     name: &str,
 ) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut client = iam(node, creds).await.unwrap();
-        let r = client
-            .create_user(pb::CreateUserRequest {
-                user_name: name.into(),
-                idempotency_key: format!("create-{name}"),
-                ..Default::default()
-            })
-            .await;
-        match r {
-            Ok(r) => return r.into_inner().revision,
-            Err(e) if e.code() == tonic::Code::Unavailable && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("create {name}: {e}"),
-        }
-    }
+    iamd_tests::create_user_retrying(node, creds, name)
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -52,11 +37,7 @@ async fn writes_on_any_node_are_read_everywhere_and_survive_the_leader() {
     let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
     let configs = iamd_tests::cluster_configs(&paths).unwrap();
     let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let creds_path = nodes
-        .iter()
-        .find_map(|n| n.root_credentials.clone())
-        .expect("the initializing node wrote the root credentials");
-    let root = read_credentials(&creds_path).unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
 
     // --- every node has the bootstrap account's key and accepts writes
     for (i, node) in nodes.iter().enumerate() {
@@ -128,13 +109,7 @@ async fn a_retried_write_through_another_node_is_applied_once() {
     let nodes = iamd_tests::start_three(&iamd_tests::cluster_configs(&paths).unwrap())
         .await
         .unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
     let leader = leader_index(&nodes);
     let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
     nodes[a]
@@ -197,13 +172,7 @@ async fn a_rolling_restart_loses_no_acknowledged_write() {
     let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
     let configs = iamd_tests::cluster_configs(&paths).unwrap();
     let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
     let bootstrap = nodes[leader_index(&nodes)].node.view.load().revision;
     for node in &nodes {
         node.node.wait_revision(bootstrap).await.unwrap();
@@ -253,13 +222,7 @@ async fn followers_serve_linearizable_reads_and_a_lone_node_says_it_is_stale() {
         c.min_revision_wait_ms = 2_000;
     }
     let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
     let leader = leader_index(&nodes);
     let follower = (leader + 1) % 3;
     let other = (leader + 2) % 3;
@@ -348,13 +311,7 @@ async fn a_node_down_past_log_compaction_catches_up_by_snapshot() {
     let mut nodes = iamd_tests::start_three(&iamd_tests::cluster_configs(&paths).unwrap())
         .await
         .unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
     let leader = leader_index(&nodes);
     let bootstrap = nodes[leader].node.view.load().revision;
     for node in &nodes {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
 use iamd::server::Running;
-use iamd_tests::{authz, iam, read_credentials};
+use iamd_tests::{authz, iam};
 
 /// What one client saw of one node.
 #[derive(Debug, Default)]
@@ -60,13 +60,7 @@ async fn five_nodes_lose_two_leaders_under_load_and_lose_nothing() {
     for s in starting {
         nodes.push(s.await.unwrap().unwrap());
     }
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
     let bootstrap = nodes[leader_of(&nodes).await].node.view.load().revision;
     for node in &nodes {
         node.node.wait_revision(bootstrap).await.unwrap();

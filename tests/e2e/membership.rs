@@ -14,7 +14,7 @@ use iam_api::signing::SigningCredentials;
 use iam_api::v1 as pb;
 use iamd::config::Config;
 use iamd::server::Running;
-use iamd_tests::{cluster, iam, read_credentials};
+use iamd_tests::cluster;
 
 fn leader(nodes: &[Running]) -> &Running {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -66,19 +66,9 @@ where
 }
 
 async fn create_user(node: &Running, root: &SigningCredentials, name: &str) -> u64 {
-    retrying(&format!("create {name}"), || async {
-        iam(node, root)
-            .await
-            .unwrap()
-            .create_user(pb::CreateUserRequest {
-                user_name: name.into(),
-                idempotency_key: format!("create-{name}"),
-                ..Default::default()
-            })
-            .await
-            .map(|r| r.into_inner().revision)
-    })
-    .await
+    iamd_tests::create_user_retrying(node, root, name)
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e}"))
 }
 
 async fn voters(node: &Running, root: &SigningCredentials) -> BTreeSet<u64> {
@@ -140,13 +130,7 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
     let paths: Vec<&std::path::Path> = dirs.iter().take(3).map(|d| d.path()).collect();
     let configs = iamd_tests::cluster_configs(&paths).unwrap();
     let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
     let before = create_user(leader(&nodes), &root, "before-growth").await;
 
     // --- grow: two new nodes join as learners, catch up, serve reads, then vote
@@ -269,13 +253,7 @@ async fn a_node_of_another_cluster_is_refused_as_a_learner() {
     let paths: Vec<&std::path::Path> = dirs.iter().take(3).map(|d| d.path()).collect();
     let configs = iamd_tests::cluster_configs(&paths).unwrap();
     let nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
     // Started without the member list, it formed a one-node cluster of its own.
     let mut stray = joiner(dirs[3].path(), 4, &configs[0]);
     stray.initial_members.clear();

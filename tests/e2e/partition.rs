@@ -19,7 +19,7 @@ use iamd::server::Running;
 use iamd_tests::linearizability;
 use iamd_tests::proxy::FaultNet;
 use iamd_tests::register::{Outcome, Recorder, Register};
-use iamd_tests::{authz, iam, read_credentials, state_digest};
+use iamd_tests::{authz, iam, state_digest};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::Code;
@@ -230,13 +230,7 @@ impl Cluster {
             c.min_revision_wait_ms = 2_000;
         }
         let nodes = iamd_tests::start_three(&configs).await.unwrap();
-        let root = read_credentials(
-            &nodes
-                .iter()
-                .find_map(|n| n.root_credentials.clone())
-                .unwrap(),
-        )
-        .unwrap();
+        let root = iamd_tests::root_credentials(&nodes).unwrap();
         Cluster {
             net,
             nodes,

@@ -8,12 +8,12 @@
     clippy::indexing_slicing
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use iam_api::internal::ReadIndexRequest;
 use iam_api::internal::raft_service_client::RaftServiceClient;
 use iam_api::v1 as pb;
-use iamd_tests::{authz, iam, read_credentials};
+use iamd_tests::authz;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     SanType,
@@ -89,13 +89,7 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
         c.peer_tls_ca_file = Some(ca_file.clone());
     }
     let nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let root = iamd_tests::root_credentials(&nodes).unwrap();
 
     // --- a write through a follower is forwarded to the leader and replicated, over TLS
     let leader_id = nodes[0].node.raft.metrics().leader.unwrap();
@@ -104,25 +98,9 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
         .position(|n| n.node.config.node_id == leader_id)
         .unwrap();
     let (follower, other) = ((leader + 1) % 3, (leader + 2) % 3);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let revision = loop {
-        let r = iam(&nodes[follower], &root)
-            .await
-            .unwrap()
-            .create_user(pb::CreateUserRequest {
-                user_name: "tls-trader".into(),
-                idempotency_key: "tls-trader".into(),
-                ..Default::default()
-            })
-            .await;
-        match r {
-            Ok(r) => break r.into_inner().revision,
-            Err(e) if e.code() == tonic::Code::Unavailable && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("create: {e:?}"),
-        }
-    };
+    let revision = iamd_tests::create_user_retrying(&nodes[follower], &root, "tls-trader")
+        .await
+        .unwrap();
     let answer = authz(&nodes[other], &root)
         .await
         .unwrap()

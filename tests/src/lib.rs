@@ -63,6 +63,47 @@ pub fn read_credentials(path: &Path) -> std::io::Result<SigningCredentials> {
     })
 }
 
+/// The root credentials of a new cluster, written by whichever node initialized it.
+pub fn root_credentials(nodes: &[Running]) -> std::io::Result<SigningCredentials> {
+    let path = nodes
+        .iter()
+        .find_map(|n| n.root_credentials.clone())
+        .ok_or_else(|| std::io::Error::other("no node wrote root credentials"))?;
+    read_credentials(&path)
+}
+
+/// Creates user `name` through `node` (its name is the idempotency key), retrying while
+/// the cluster has no leader for up to 20 s; returns the revision it was applied at.
+pub async fn create_user_retrying(
+    node: &Running,
+    creds: &SigningCredentials,
+    name: &str,
+) -> Result<u64, tonic::Status> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut client = iam(node, creds)
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let created = client
+            .create_user(iam_api::v1::CreateUserRequest {
+                user_name: name.into(),
+                idempotency_key: format!("create-{name}"),
+                ..Default::default()
+            })
+            .await;
+        match created {
+            Ok(r) => return Ok(r.into_inner().revision),
+            Err(e)
+                if matches!(e.code(), tonic::Code::Unavailable | tonic::Code::Aborted)
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A channel to a node (unsigned).
 pub async fn channel(node: &Running) -> Result<Channel, tonic::transport::Error> {
     tonic::transport::Endpoint::from_shared(format!("http://{}", node.client_addr))?

@@ -50,13 +50,7 @@ async fn main() {
     let samples = arg("--propagation-samples", 500) as usize;
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let nodes = cluster(&dirs).await;
-    let creds = iamd_tests::read_credentials(
-        &nodes
-            .iter()
-            .find_map(|n| n.root_credentials.clone())
-            .unwrap(),
-    )
-    .unwrap();
+    let creds = iamd_tests::root_credentials(&nodes).unwrap();
     let leader_id = nodes[0].node.raft.metrics().leader.unwrap();
     let leader = nodes
         .iter()
