@@ -177,6 +177,44 @@ async fn a_rolling_restart_loses_no_acknowledged_write() {
     for node in &nodes {
         node.node.wait_revision(bootstrap).await.unwrap();
     }
+    // Readers ask one node, and on failure the next: with one node down at a time, a retry
+    // on another node must always be served.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for r in 0..2usize {
+        let mut clients = Vec::new();
+        for node in &nodes {
+            clients.push(authz(node, &root).await.unwrap());
+        }
+        let stop = std::sync::Arc::clone(&stop);
+        readers.push(tokio::spawn(async move {
+            let (mut served, mut unserved, mut retried) = (0usize, 0usize, 0usize);
+            let mut n = r;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let mut ok = false;
+                for attempt in 0..clients.len() {
+                    let client = &mut clients[(n + attempt) % 3];
+                    let call = client.authorize(pb::AuthorizeRequest {
+                        action: "iam:ListUsers".into(),
+                        resource: "arn:aws:iam::111111111111:user/".into(),
+                        ..Default::default()
+                    });
+                    if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(3), call).await {
+                        ok = true;
+                        retried += usize::from(attempt > 0);
+                        break;
+                    }
+                }
+                if ok {
+                    served += 1;
+                } else {
+                    unserved += 1;
+                }
+            }
+            (served, unserved, retried)
+        }));
+    }
     let mut acknowledged = Vec::new();
     let mut last = 0;
     for round in 0..3 {
@@ -193,6 +231,16 @@ async fn a_rolling_restart_loses_no_acknowledged_write() {
         let back = iamd_tests::start(config).await.unwrap();
         back.node.wait_revision(last).await.unwrap();
         nodes.insert(round, back);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for reader in readers {
+        let (served, unserved, retried) = reader.await.unwrap();
+        assert!(served > 20, "the readers ran: {served}");
+        assert_eq!(unserved, 0, "a read failed on every node ({served} served)");
+        assert!(
+            retried > 0,
+            "some reads met a restarting node and were retried"
+        );
     }
     // --- every node has every acknowledged user
     for node in &nodes {
