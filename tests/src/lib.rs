@@ -5,6 +5,7 @@
 
 pub mod etcd;
 pub mod linearizability;
+pub mod presigned;
 pub mod proxy;
 pub mod register;
 pub mod scenario;

@@ -1,6 +1,7 @@
 //! Three-node cluster benchmark on one machine (in one process, real gRPC and fsync'd sled
 //! logs in three directories): replicated write throughput and p99 commit latency at
-//! concurrency 1, 16 and 64 (signed `CreateUser` calls through the leader), and propagation
+//! concurrency 1, 16 and 64 (`TagUser` calls through the leader, each task's signed once and
+//! sent again and again: see `iamd_tests::presigned`), and propagation
 //! time — from a write's acknowledgement until the authorization view of every other node
 //! reflects it — p50/p99.
 //!
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
 use iamd::server::Running;
+use iamd_tests::presigned::Presigned;
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -75,28 +77,31 @@ async fn main() {
         })
         .await
         .unwrap();
-    let serial = Arc::new(AtomicUsize::new(0));
+    let host = leader.client_addr.to_string();
     for concurrency in [1usize, 16, 64] {
         let stop = Arc::new(AtomicBool::new(false));
         let start = Instant::now();
         let mut tasks = Vec::new();
-        for _ in 0..concurrency {
-            let mut client = iamd_tests::iam(leader, &creds).await.unwrap();
-            let (stop, serial) = (Arc::clone(&stop), Arc::clone(&serial));
+        for task in 0..concurrency {
+            let channel = iamd_tests::channel(leader).await.unwrap();
+            // Each task signs its own write once and sends it again and again: every call
+            // is still verified, authorized, replicated, fsync'd and applied on all nodes.
+            let write = pb::TagUserRequest {
+                user_name: "bench".into(),
+                tags: vec![pb::Tag {
+                    key: "seq".into(),
+                    value: format!("task-{task}"),
+                }],
+                ..Default::default()
+            };
+            let presigned = Presigned::new(&creds, &host, "/iam.v1.Iam/TagUser", &write).unwrap();
+            let stop = Arc::clone(&stop);
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
-                    let n = serial.fetch_add(1, Ordering::Relaxed);
                     let t = Instant::now();
-                    client
-                        .tag_user(pb::TagUserRequest {
-                            user_name: "bench".into(),
-                            tags: vec![pb::Tag {
-                                key: "seq".into(),
-                                value: n.to_string(),
-                            }],
-                            ..Default::default()
-                        })
+                    presigned
+                        .call::<pb::TagUserResponse>(channel.clone())
                         .await
                         .unwrap();
                     lat.push(t.elapsed());

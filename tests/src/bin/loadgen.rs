@@ -23,12 +23,10 @@ use std::sync::Arc;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use iam_api::signing::{payload_sha256, sign_headers};
 use iam_api::v1 as pb;
-use prost::Message;
-use tonic::metadata::MetadataValue;
+use iamd_tests::presigned::Presigned;
 use tonic::transport::Channel;
 
 struct Args {
@@ -68,67 +66,11 @@ fn args() -> Args {
     a
 }
 
-/// The generator's own codec: it sends the request message encoded once (the bytes a
-/// client would send) and reads only the decision from the answer, so its share of the
-/// two cores goes to HTTP/2 rather than to building and parsing messages. The server
-/// decodes, verifies and answers every call in full.
-#[derive(Debug, Clone, Copy)]
-struct PreEncoded;
-
 /// The one field of `AuthorizeResponse` the generator checks.
 #[derive(Clone, PartialEq, prost::Message)]
 struct DecisionOnly {
     #[prost(int32, tag = "1")]
     decision: i32,
-}
-
-#[derive(Debug)]
-struct RawEncoder;
-
-#[derive(Debug)]
-struct DecisionDecoder;
-
-impl tonic::codec::Codec for PreEncoded {
-    type Encode = prost::bytes::Bytes;
-    type Decode = DecisionOnly;
-    type Encoder = RawEncoder;
-    type Decoder = DecisionDecoder;
-
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> DecisionDecoder {
-        DecisionDecoder
-    }
-}
-
-impl tonic::codec::Encoder for RawEncoder {
-    type Item = prost::bytes::Bytes;
-    type Error = tonic::Status;
-
-    fn encode(
-        &mut self,
-        item: prost::bytes::Bytes,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        prost::bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for DecisionDecoder {
-    type Item = DecisionOnly;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<DecisionOnly>, tonic::Status> {
-        DecisionOnly::decode(src)
-            .map(Some)
-            .map_err(|e| tonic::Status::internal(e.to_string()))
-    }
 }
 
 /// Latencies of one run.
@@ -286,52 +228,17 @@ async fn main() {
         subject: Some(pb::authorize_request::Subject::PrincipalArn(principal)),
         ..Default::default()
     };
-    // The body a client sends: the 5-byte gRPC prefix, then the message.
-    let mut framed = vec![0u8; 5];
-    framed.extend(request.encode_to_vec());
-    let headers = sign_headers(
-        &creds,
-        &host,
-        "/iam.v1.Authorization/Authorize",
-        "application/grpc",
-        &payload_sha256(&framed),
-        SystemTime::now(),
-    )
-    .unwrap();
-    let auth: MetadataValue<_> = headers
-        .iter()
-        .find(|(k, _)| k == "authorization")
-        .unwrap()
-        .1
-        .parse()
-        .unwrap();
-    let date: MetadataValue<_> = headers
-        .iter()
-        .find(|(k, _)| k == "x-amz-date")
-        .unwrap()
-        .1
-        .parse()
-        .unwrap();
-
+    // Signed once, sent every time; the server verifies each call in full.
+    let presigned = Arc::new(
+        Presigned::new(&creds, &host, "/iam.v1.Authorization/Authorize", &request).unwrap(),
+    );
     // Check once that the call is allowed, so the run measures real decisions.
-    let body = prost::bytes::Bytes::from(request.encode_to_vec());
-    let call = {
-        let (auth, date) = (auth.clone(), date.clone());
-        move |ch: Channel| {
-            let (body, auth, date) = (body.clone(), auth.clone(), date.clone());
-            async move {
-                let mut req = tonic::Request::new(body);
-                req.metadata_mut().insert("authorization", auth);
-                req.metadata_mut().insert("x-amz-date", date);
-                let mut grpc = tonic::client::Grpc::new(ch);
-                if grpc.ready().await.is_err() {
-                    return false;
-                }
-                let path = http::uri::PathAndQuery::from_static("/iam.v1.Authorization/Authorize");
-                match grpc.unary(req, path, PreEncoded).await {
-                    Ok(r) => r.into_inner().decision == pb::Decision::Allowed as i32,
-                    Err(_) => false,
-                }
+    let call = move |ch: Channel| {
+        let presigned = Arc::clone(&presigned);
+        async move {
+            match presigned.call::<DecisionOnly>(ch).await {
+                Ok(answer) => answer.decision == pb::Decision::Allowed as i32,
+                Err(_) => false,
             }
         }
     };
