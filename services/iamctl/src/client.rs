@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use iam_api::signing::{SigV4Layer, SigV4Service, SigningCredentials};
 use iam_api::v1::authorization_client::AuthorizationClient;
+use iam_api::v1::cluster_client::ClusterClient;
 use iam_api::v1::iam_client::IamClient;
 use tonic::transport::{Channel, Endpoint};
 
@@ -18,6 +19,7 @@ pub(crate) type Signed = SigV4Service<Channel>;
 pub(crate) struct Ctx {
     pub(crate) iam: IamClient<Signed>,
     pub(crate) authz: AuthorizationClient<Signed>,
+    pub(crate) cluster: ClusterClient<Signed>,
 }
 
 /// Connects to `url` (`http://host:port`; a bare `host:port` means `http://`).
@@ -45,7 +47,8 @@ pub(crate) async fn connect(url: &str, creds: SigningCredentials) -> Result<Ctx,
         .service(channel);
     Ok(Ctx {
         iam: IamClient::new(signed.clone()),
-        authz: AuthorizationClient::new(signed),
+        authz: AuthorizationClient::new(signed.clone()),
+        cluster: ClusterClient::new(signed),
     })
 }
 
@@ -61,8 +64,18 @@ pub(crate) enum CliError {
         operation: &'static str,
         status: tonic::Status,
     },
+    /// A membership command answered by a node that is not the leader (254): the
+    /// `Unavailable` status, whose `x-iam-leader` names the leader's Raft (peer) address, and
+    /// the leader's id when the node's status names the same leader.
+    NotLeader {
+        operation: &'static str,
+        status: tonic::Status,
+        leader_id: Option<u64>,
+    },
     /// The service could not be reached (255).
     Connect(String),
+    /// The service accepted a request but did not reach the awaited state in time (255).
+    Timeout(String),
     /// Anything else: an answer that cannot be rendered, output that cannot be written
     /// (255).
     Internal(String),
@@ -73,8 +86,8 @@ impl CliError {
         ExitCode::from(match self {
             CliError::Usage(_) => 252,
             CliError::Config(_) => 253,
-            CliError::Service { .. } => 254,
-            CliError::Connect(_) | CliError::Internal(_) => 255,
+            CliError::Service { .. } | CliError::NotLeader { .. } => 254,
+            CliError::Connect(_) | CliError::Timeout(_) | CliError::Internal(_) => 255,
         })
     }
 }
@@ -82,7 +95,10 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Config(m) | CliError::Connect(m) => f.write_str(m),
+            CliError::Usage(m)
+            | CliError::Config(m)
+            | CliError::Connect(m)
+            | CliError::Timeout(m) => f.write_str(m),
             CliError::Internal(m) => write!(f, "internal error: {m}"),
             CliError::Service { operation, status } => {
                 write!(
@@ -91,17 +107,59 @@ impl fmt::Display for CliError {
                     status.code(),
                     status.message()
                 )?;
-                if let Some(leader) = metadata(status, "x-iam-leader") {
-                    write!(f, "\nthe leader is at `{leader}`")?;
+                if let Some(leader) = leader_of(status) {
+                    // A peer address: the leader's client port is not known here.
+                    write!(f, "\nthe leader's Raft (peer) address is `{leader}`")?;
                 }
-                if let Some(id) = metadata(status, "x-request-id") {
-                    write!(f, "\nrequest id: {id}")?;
+                request_id(f, status)
+            }
+            CliError::NotLeader {
+                operation,
+                status,
+                leader_id,
+            } => {
+                write!(
+                    f,
+                    "An error occurred ({:?}) when calling the {operation} operation: {}",
+                    status.code(),
+                    status.message()
+                )?;
+                let leader = leader_of(status).unwrap_or("unknown");
+                match leader_id {
+                    Some(id) => write!(
+                        f,
+                        "\nthis node is not the leader: the leader is node {id}, whose Raft \
+                         (peer) address is `{leader}`; run the command again with \
+                         --endpoint-url set to node {id}'s client address"
+                    )?,
+                    None => write!(
+                        f,
+                        "\nthis node is not the leader: the leader's Raft (peer) address is \
+                         `{leader}`; run the command again with --endpoint-url set to that \
+                         node's client address"
+                    )?,
                 }
-                Ok(())
+                request_id(f, status)
             }
         }
     }
 }
+
+fn request_id(f: &mut fmt::Formatter<'_>, status: &tonic::Status) -> fmt::Result {
+    match metadata(status, "x-request-id") {
+        Some(id) => write!(f, "\nrequest id: {id}"),
+        None => Ok(()),
+    }
+}
+
+/// The leader's Raft (peer) address a status carries in `x-iam-leader`, if any.
+pub(crate) fn leader_of(status: &tonic::Status) -> Option<&str> {
+    metadata(status, LEADER_METADATA)
+}
+
+/// The metadata key of the leader hint iamd puts on `Unavailable` answers (iam-raft's
+/// `LEADER_METADATA`).
+const LEADER_METADATA: &str = "x-iam-leader";
 
 fn metadata<'a>(status: &'a tonic::Status, key: &str) -> Option<&'a str> {
     status.metadata().get(key).and_then(|v| v.to_str().ok())

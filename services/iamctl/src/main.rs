@@ -3,6 +3,9 @@
 //! - `iamctl simulate FILE...`: the offline policy simulator (no server).
 //! - `iamctl iam <command>`: the management api (`create-user`, `attach-role-policy`, …).
 //! - `iamctl authorize`: asks iamd for one decision.
+//! - `iamctl cluster <command>`: the Raft state of a node and runtime membership changes
+//!   (`status`, `add-learner`, `promote`, `change-membership`, `remove-node`,
+//!   `transfer-leader`).
 //!
 //! Remote commands sign every call with SigV4 (credentials as the AWS CLI finds them, see
 //! [`credentials`]) and print the response as JSON with AWS's field names, or as a table.
@@ -12,6 +15,7 @@
 #[macro_use]
 mod client;
 mod authorize;
+mod cluster;
 mod cmd_account;
 mod cmd_attach;
 mod cmd_credentials;
@@ -96,6 +100,11 @@ enum Command {
     },
     /// Ask iamd whether a principal may perform an action on a resource.
     Authorize(authorize::AuthorizeArgs),
+    /// Show a node's Raft state and change the cluster's membership at runtime.
+    Cluster {
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -111,6 +120,7 @@ fn main() -> ExitCode {
         Command::Simulate { files } => return simulate::run(&files),
         Command::Iam { command } => Remote::Iam(command),
         Command::Authorize(args) => Remote::Authorize(args),
+        Command::Cluster { command } => Remote::Cluster(command),
     };
     match run_remote(&cli.global, remote) {
         Ok(()) => ExitCode::SUCCESS,
@@ -126,6 +136,7 @@ fn main() -> ExitCode {
 enum Remote {
     Iam(iam::IamCommand),
     Authorize(authorize::AuthorizeArgs),
+    Cluster(cluster::ClusterCommand),
 }
 
 fn run_remote(global: &GlobalArgs, remote: Remote) -> Result<(), CliError> {
@@ -147,6 +158,7 @@ fn run_remote(global: &GlobalArgs, remote: Remote) -> Result<(), CliError> {
         match remote {
             Remote::Iam(command) => command.run(&mut ctx).await,
             Remote::Authorize(args) => authorize::run(args, &mut ctx).await,
+            Remote::Cluster(command) => command.run(&mut ctx).await,
         }
     })?;
     output::print(&value, global.output)
@@ -184,5 +196,79 @@ mod tests {
         assert!(matches!(cli.command, Command::Iam { .. }));
         let unknown = Cli::try_parse_from(["iamctl", "iam", "create-user", "--bogus"]);
         assert!(unknown.unwrap_err().use_stderr());
+    }
+
+    fn cluster(args: &[&str]) -> Result<cluster::ClusterCommand, clap::Error> {
+        let cli = Cli::try_parse_from(["iamctl", "cluster"].iter().chain(args))?;
+        match cli.command {
+            Command::Cluster { command } => Ok(command),
+            other => panic!("not a cluster command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cluster_commands_parse_as_documented() {
+        use cluster::ClusterCommand as C;
+        assert!(matches!(cluster(&["status"]).unwrap(), C::Status));
+        assert!(matches!(
+            cluster(&[
+                "add-learner",
+                "--node-id",
+                "4",
+                "--address",
+                "10.0.0.4:7301",
+                "--wait-for-catch-up",
+                "--idempotency-key",
+                "k1",
+            ])
+            .unwrap(),
+            C::AddLearner {
+                node_id: 4,
+                ref address,
+                wait_for_catch_up: true,
+                idempotency_key: Some(ref key),
+            } if address == "10.0.0.4:7301" && key == "k1"
+        ));
+        assert!(matches!(
+            cluster(&["promote", "--node-id", "4"]).unwrap(),
+            C::Promote {
+                node_id: 4,
+                idempotency_key: None
+            }
+        ));
+        assert!(matches!(
+            cluster(&["change-membership", "--voters", "1,2,4", "--retain"]).unwrap(),
+            C::ChangeMembership { ref voters, retain: true, .. } if voters == &[1, 2, 4]
+        ));
+        assert!(matches!(
+            cluster(&["change-membership", "--voters", "3"]).unwrap(),
+            C::ChangeMembership { ref voters, retain: false, .. } if voters == &[3]
+        ));
+        assert!(matches!(
+            cluster(&["remove-node", "--node-id", "2"]).unwrap(),
+            C::RemoveNode { node_id: 2, .. }
+        ));
+        assert!(matches!(
+            cluster(&["transfer-leader", "--to-node-id", "4"]).unwrap(),
+            C::TransferLeader { to_node_id: 4, .. }
+        ));
+    }
+
+    #[test]
+    fn bad_cluster_arguments_are_usage_errors() {
+        for args in [
+            &["add-learner", "--node-id", "4"][..],
+            &["add-learner", "--node-id", "0", "--address", "h:1"],
+            &["add-learner", "--node-id", "4", "--address", "http://h:1"],
+            &["promote"],
+            &["promote", "--node-id", "x"],
+            &["change-membership"],
+            &["change-membership", "--voters", "1,,2"],
+            &["remove-node", "--node-id", "0"],
+            &["transfer-leader", "--node-id", "4"],
+        ] {
+            let e = cluster(args).unwrap_err();
+            assert!(e.use_stderr(), "{args:?} is refused");
+        }
     }
 }
