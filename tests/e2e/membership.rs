@@ -79,6 +79,13 @@ async fn voters(node: &Running, root: &SigningCredentials) -> BTreeSet<u64> {
         .await
         .unwrap()
         .into_inner();
+    if status.role == pb::NodeRole::Leader as i32 {
+        let lagging: BTreeSet<u64> = status.replication.iter().map(|r| r.node_id).collect();
+        assert!(
+            !lagging.contains(&status.node_id),
+            "replication lists the other members only"
+        );
+    }
     let m = status.membership.unwrap();
     assert!(m.joint_voter_ids.is_empty(), "no change left half-done");
     m.voters.iter().map(|n| n.node_id).collect()

@@ -48,8 +48,10 @@ pub struct NodeMetrics {
     pub snapshot_index: Option<u64>,
     /// The last index purged from this node's log (compacted into the snapshot).
     pub purged_index: Option<u64>,
-    /// The voters of the effective membership.
+    /// The voters of the effective membership (during a joint change, of every config).
     pub voters: BTreeSet<NodeId>,
+    /// During a joint-consensus change, the voter set being moved to; `None` otherwise.
+    pub joint_voters: Option<BTreeSet<NodeId>>,
     /// Every member (voters and learners) with its peer address.
     pub members: BTreeMap<NodeId, String>,
     /// On the leader: the last log index each member is known to hold (replication lag).
@@ -108,6 +110,10 @@ impl<M: Machine> RaftNode<M> {
             snapshot_index: m.snapshot.index(),
             purged_index: m.purged.index(),
             voters: membership.voter_ids().collect(),
+            joint_voters: match membership.get_joint_config().as_slice() {
+                [_, .., to] => Some(to.clone()),
+                _ => None,
+            },
             members,
             replication: m.replication.as_ref().map(|progress| {
                 progress

@@ -34,6 +34,9 @@ impl ClusterApi {
     }
 }
 
+/// How long `TransferLeader` waits for the target to lead.
+const TRANSFER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn membership(m: &NodeMetrics, log_index: u64) -> pb::ClusterMembership {
     let node = |id: &u64| pb::ClusterNode {
         node_id: *id,
@@ -47,7 +50,11 @@ fn membership(m: &NodeMetrics, log_index: u64) -> pb::ClusterMembership {
             .filter(|id| !m.voters.contains(id))
             .map(node)
             .collect(),
-        joint_voter_ids: Vec::new(),
+        joint_voter_ids: m
+            .joint_voters
+            .as_ref()
+            .map(|to| to.iter().copied().collect())
+            .unwrap_or_default(),
         log_index,
     }
 }
@@ -87,6 +94,7 @@ impl Cluster for ClusterApi {
             .as_ref()
             .map(|r| {
                 r.iter()
+                    .filter(|(id, _)| **id != m.node_id)
                     .map(|(id, matched)| {
                         let matched = matched.unwrap_or(0);
                         pb::ReplicationProgress {
@@ -199,7 +207,24 @@ impl Cluster for ClusterApi {
             .transfer_leader(r.to_node_id)
             .await
             .map_err(admin_error)?;
-        let m = self.node.raft.metrics();
+        // Answer once the target leads, as the rpc promises.
+        let deadline = tokio::time::Instant::now() + TRANSFER_WAIT;
+        let m = loop {
+            let m = self.node.raft.metrics();
+            if m.leader == Some(r.to_node_id) {
+                break m;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(errors::unavailable(
+                    &format!(
+                        "node {} did not take over leadership within {TRANSFER_WAIT:?}; the cluster keeps a leader",
+                        r.to_node_id
+                    ),
+                    m.leader_addr.as_deref(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
         Ok(Response::new(pb::TransferLeaderResponse {
             leader_id: m.leader.unwrap_or(0),
             term: m.term,
