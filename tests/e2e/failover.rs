@@ -1,7 +1,8 @@
 //! Five real iamd nodes under a continuous write and authorize load on every node; the
 //! leader is killed, then the next leader: the cluster goes on with three, every
 //! acknowledged write is on every survivor, and no node ever answered a client from a state
-//! older than a revision it had already acknowledged to that client.
+//! older than a revision it had already acknowledged to that client; the recorded history of
+//! a register written and read linearizably on every node is checked for linearizability.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
 use iamd::server::Running;
+use iamd_tests::linearizability;
+use iamd_tests::register::{Outcome, Recorder, Register, Workload};
 use iamd_tests::{authz, iam};
 
 /// What one client saw of one node.
@@ -65,6 +68,16 @@ async fn five_nodes_lose_two_leaders_under_load_and_lose_nothing() {
     for node in &nodes {
         node.node.wait_revision(bootstrap).await.unwrap();
     }
+
+    // --- a register (a user's tags) written and read linearizably on every node, recorded
+    let lead = leader_of(&nodes).await;
+    let (register, _) = Register::create(&mut iam(&nodes[lead], &root).await.unwrap(), 0)
+        .await
+        .unwrap();
+    let recorder = Recorder::new();
+    let workload = Workload::start(&nodes, &root, &register, &recorder, Duration::from_secs(2))
+        .await
+        .unwrap();
 
     // --- one client per node: create a user, then authorize as it, without pause
     let stop = Arc::new(AtomicBool::new(false));
@@ -142,6 +155,17 @@ async fn five_nodes_lose_two_leaders_under_load_and_lose_nothing() {
     }
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     stop.store(true, Ordering::Relaxed);
+    let entries = workload.stop().await.unwrap();
+    assert!(!entries.iter().any(|e| e.outcome == Outcome::TornRead));
+    let history = recorder.history();
+    assert!(
+        history.len() > 50,
+        "the register load ran: {}",
+        history.len()
+    );
+    if let Err(violation) = linearizability::check(0, &history) {
+        panic!("the register's history is not linearizable: {violation:?}");
+    }
     let mut seen = Vec::new();
     for c in clients {
         seen.push(c.await.unwrap());

@@ -9,8 +9,6 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use iam_api::signing::SigningCredentials;
@@ -18,10 +16,8 @@ use iam_api::v1 as pb;
 use iamd::server::Running;
 use iamd_tests::linearizability;
 use iamd_tests::proxy::FaultNet;
-use iamd_tests::register::{Outcome, Recorder, Register};
+use iamd_tests::register::{Outcome, Recorder, Register, Workload};
 use iamd_tests::{authz, iam, state_digest};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tonic::Code;
 
 /// How long a workload client waits for one answer.
@@ -51,7 +47,9 @@ async fn a_partitioned_leader_refuses_the_majority_goes_on_and_all_converge() {
 
     // --- clients write and read the register through every node
     let recorder = Recorder::new();
-    let workload = Workload::start(&nodes, &root, &register, &recorder).await;
+    let workload = Workload::start(&nodes, &root, &register, &recorder, OP_TIMEOUT)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // --- the leader is cut off from the two others; they elect a new leader
@@ -98,7 +96,11 @@ async fn a_partitioned_leader_refuses_the_majority_goes_on_and_all_converge() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let entries = workload.stop().await;
+    let entries = workload.stop().await.unwrap();
+    assert!(
+        !entries.iter().any(|e| e.outcome == Outcome::TornRead),
+        "a read did not spell one value"
+    );
     let (revision, digest) = converge(&nodes, Duration::from_secs(20)).await;
     tracing::info!(revision, digest, "converged");
     for node in &nodes {
@@ -335,121 +337,5 @@ async fn converge(nodes: &[Running], timeout: Duration) -> (u64, String) {
         }
         assert!(Instant::now() < deadline, "not converged: {states:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Writers and readers of the register, one task each, cycling over the nodes.
-struct Workload {
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
-    recorder: Recorder,
-}
-
-impl Workload {
-    const WRITERS: usize = 3;
-    const READERS: usize = 3;
-
-    async fn start(
-        nodes: &[Running],
-        root: &SigningCredentials,
-        register: &Register,
-        recorder: &Recorder,
-    ) -> Self {
-        let (stop, stopped) = watch::channel(false);
-        let values = Arc::new(AtomicU64::new(1));
-        let mut tasks = Vec::new();
-        for task in 0..Self::WRITERS + Self::READERS {
-            let mut clients = Vec::new();
-            for node in nodes {
-                clients.push(Client {
-                    node: id(node),
-                    iam: iam(node, root).await.unwrap(),
-                    authz: authz(node, root).await.unwrap(),
-                });
-            }
-            // Start each task on a different node.
-            clients.rotate_left(task % nodes.len());
-            let run = Run {
-                clients,
-                register: register.clone(),
-                recorder: recorder.clone(),
-                stop: stopped.clone(),
-            };
-            tasks.push(if task < Self::WRITERS {
-                tokio::spawn(run.write(Arc::clone(&values)))
-            } else {
-                tokio::spawn(run.read())
-            });
-        }
-        Self {
-            stop,
-            tasks,
-            recorder: recorder.clone(),
-        }
-    }
-
-    /// Stops the clients once their operations in flight end; returns what they did.
-    async fn stop(self) -> Vec<iamd_tests::register::Entry> {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            task.await.unwrap();
-        }
-        self.recorder.entries()
-    }
-}
-
-struct Client {
-    node: u64,
-    iam: iam_api::v1::iam_client::IamClient<iamd_tests::Signed>,
-    authz: iam_api::v1::authorization_client::AuthorizationClient<iamd_tests::Signed>,
-}
-
-/// One client task.
-struct Run {
-    clients: Vec<Client>,
-    register: Register,
-    recorder: Recorder,
-    stop: watch::Receiver<bool>,
-}
-
-impl Run {
-    async fn write(mut self, values: Arc<AtomicU64>) {
-        for turn in 0.. {
-            let value = values.fetch_add(1, Ordering::Relaxed);
-            if *self.stop.borrow() || value > iamd_tests::register::MAX_VALUE {
-                return;
-            }
-            let n = self.clients.len();
-            let client = &mut self.clients[turn % n];
-            let call = self.recorder.now();
-            let written = self
-                .register
-                .write(&mut client.iam, value, format!("v{value}"), OP_TIMEOUT)
-                .await;
-            let outcome = match written {
-                Ok(_) => Outcome::Wrote(value),
-                Err(e) => Outcome::WriteFailed(value, e.code()),
-            };
-            self.recorder.record(client.node, call, outcome);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn read(mut self) {
-        for turn in 0.. {
-            if *self.stop.borrow() {
-                return;
-            }
-            let n = self.clients.len();
-            let client = &mut self.clients[turn % n];
-            let call = self.recorder.now();
-            let outcome = match self.register.read(&mut client.authz, OP_TIMEOUT).await {
-                Ok(value) => Outcome::Read(value),
-                Err(e) if e.code() == Code::DataLoss => panic!("torn read: {e}"),
-                Err(e) => Outcome::ReadFailed(e.code()),
-            };
-            self.recorder.record(client.node, call, outcome);
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
     }
 }

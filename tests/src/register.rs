@@ -3,12 +3,17 @@
 //! with one LINEARIZABLE `BatchAuthorize` whose decisions spell the digits; and
 //! [`Recorder`], which times the operations of concurrent clients into a history.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use iam_api::signing::SigningCredentials;
 use iam_api::v1 as pb;
 use iam_api::v1::authorization_client::AuthorizationClient;
 use iam_api::v1::iam_client::IamClient;
+use iamd::server::Running;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tonic::Status;
 
 use crate::Signed;
@@ -184,6 +189,8 @@ pub enum Outcome {
     Read(u64),
     /// Could not read.
     ReadFailed(tonic::Code),
+    /// A read whose decisions did not spell one value: never acceptable.
+    TornRead,
 }
 
 /// One client operation, timed in nanoseconds since the recorder's start.
@@ -206,7 +213,7 @@ impl Entry {
             Outcome::Wrote(v) => Some(Op::write(self.call, self.ret, v)),
             Outcome::WriteFailed(v, _) => Some(Op::unknown_write(self.call, v)),
             Outcome::Read(v) => Some(Op::read(self.call, self.ret, v)),
-            Outcome::ReadFailed(_) => None,
+            Outcome::ReadFailed(_) | Outcome::TornRead => None,
         }
     }
 }
@@ -298,5 +305,133 @@ mod tests {
             tonic::Code::DataLoss
         );
         assert!(decode(&[true; 3]).is_err());
+    }
+}
+
+/// Writers and readers of the register, one task each, cycling over the nodes.
+#[derive(Debug)]
+pub struct Workload {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    recorder: Recorder,
+}
+
+impl Workload {
+    const WRITERS: usize = 3;
+    const READERS: usize = 3;
+
+    /// Starts the clients against `nodes`; every operation is bounded by `op_timeout`.
+    pub async fn start(
+        nodes: &[Running],
+        root: &SigningCredentials,
+        register: &Register,
+        recorder: &Recorder,
+        op_timeout: Duration,
+    ) -> Result<Self, String> {
+        let (stop, stopped) = watch::channel(false);
+        let values = Arc::new(AtomicU64::new(1));
+        let mut tasks = Vec::new();
+        for task in 0..Self::WRITERS + Self::READERS {
+            let mut clients = Vec::new();
+            for node in nodes {
+                clients.push(Client {
+                    node: node.node.config.node_id,
+                    iam: crate::iam(node, root).await.map_err(|e| e.to_string())?,
+                    authz: crate::authz(node, root).await.map_err(|e| e.to_string())?,
+                });
+            }
+            // Start each task on a different node.
+            clients.rotate_left(task % nodes.len());
+            let run = Run {
+                clients,
+                register: register.clone(),
+                recorder: recorder.clone(),
+                stop: stopped.clone(),
+                op_timeout,
+            };
+            tasks.push(if task < Self::WRITERS {
+                tokio::spawn(run.write(Arc::clone(&values)))
+            } else {
+                tokio::spawn(run.read())
+            });
+        }
+        Ok(Self {
+            stop,
+            tasks,
+            recorder: recorder.clone(),
+        })
+    }
+
+    /// Stops the clients once their operations in flight end; returns what they did.
+    pub async fn stop(self) -> Result<Vec<Entry>, String> {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            task.await
+                .map_err(|e| format!("a register client failed: {e}"))?;
+        }
+        Ok(self.recorder.entries())
+    }
+}
+
+#[derive(Debug)]
+struct Client {
+    node: u64,
+    iam: IamClient<Signed>,
+    authz: AuthorizationClient<Signed>,
+}
+
+/// One client task.
+#[derive(Debug)]
+struct Run {
+    clients: Vec<Client>,
+    register: Register,
+    recorder: Recorder,
+    stop: watch::Receiver<bool>,
+    op_timeout: Duration,
+}
+
+impl Run {
+    async fn write(mut self, values: Arc<AtomicU64>) {
+        for turn in 0.. {
+            let value = values.fetch_add(1, Ordering::Relaxed);
+            if *self.stop.borrow() || value > MAX_VALUE {
+                return;
+            }
+            let n = self.clients.len();
+            let Some(client) = self.clients.get_mut(turn % n.max(1)) else {
+                return;
+            };
+            let call = self.recorder.now();
+            let written = self
+                .register
+                .write(&mut client.iam, value, format!("v{value}"), self.op_timeout)
+                .await;
+            let outcome = match written {
+                Ok(_) => Outcome::Wrote(value),
+                Err(e) => Outcome::WriteFailed(value, e.code()),
+            };
+            self.recorder.record(client.node, call, outcome);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn read(mut self) {
+        for turn in 0.. {
+            if *self.stop.borrow() {
+                return;
+            }
+            let n = self.clients.len();
+            let Some(client) = self.clients.get_mut(turn % n.max(1)) else {
+                return;
+            };
+            let call = self.recorder.now();
+            let outcome = match self.register.read(&mut client.authz, self.op_timeout).await {
+                Ok(value) => Outcome::Read(value),
+                Err(e) if e.code() == tonic::Code::DataLoss => Outcome::TornRead,
+                Err(e) => Outcome::ReadFailed(e.code()),
+            };
+            self.recorder.record(client.node, call, outcome);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
