@@ -101,6 +101,9 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
     let revision = iamd_tests::create_user_retrying(&nodes[follower], &root, "tls-trader")
         .await
         .unwrap();
+    // Authentication reads the node's own view: wait until the third node has the root key
+    // and the write (a brand-new key is eventually consistent across nodes, as in AWS).
+    nodes[other].node.wait_revision(revision).await.unwrap();
     let answer = authz(&nodes[other], &root)
         .await
         .unwrap()

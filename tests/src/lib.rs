@@ -239,11 +239,26 @@ pub async fn state_digest(node: &Running) -> Result<(u64, String), String> {
     Ok((applied, digest))
 }
 
-/// Starts three nodes together (the first waits for a leader, which needs a majority).
+/// Starts three nodes together (the first waits for a leader, which needs a majority) and
+/// returns once every node applied the bootstrap account.
 pub async fn start_three(configs: &[Config]) -> Result<Vec<Running>, StartError> {
     let [a, b, c] = configs else {
         return Err(StartError("three configurations are needed".into()));
     };
     let (a, b, c) = tokio::join!(start(a.clone()), start(b.clone()), start(c.clone()));
-    Ok(vec![a?, b?, c?])
+    let nodes = vec![a?, b?, c?];
+    // The initializing node returns once it bootstrapped the account; the others may still
+    // be applying it, and authentication reads each node's own view: wait for all.
+    let bootstrapped = nodes
+        .iter()
+        .map(|n| n.node.view.load().revision)
+        .max()
+        .unwrap_or(0);
+    for node in &nodes {
+        node.node
+            .wait_revision(bootstrapped)
+            .await
+            .map_err(|e| StartError(format!("a node did not apply the bootstrap: {e}")))?;
+    }
+    Ok(nodes)
 }
