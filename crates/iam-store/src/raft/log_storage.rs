@@ -16,6 +16,7 @@ use sled::Transactional;
 use sled::transaction::TransactionError;
 
 use super::codec::{index_key, to_json};
+use super::db::Db;
 use super::log_store::{COMMITTED_KEY, LogStore, PURGED_KEY, VOTE_KEY};
 use super::type_config::{Entry, LogId, TypeConfig, Vote};
 
@@ -105,26 +106,36 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         if self.last_purged()?.is_some_and(|purged| purged >= log_id) {
             return Ok(());
         }
-        let mut batch = sled::Batch::default();
-        let mut removed = 0_u64;
-        for key in self.db.log.range(..=index_key(log_id.index)).keys() {
-            batch.remove(key?);
-            removed += 1;
-        }
-        let purged = to_json(&log_id, PURGED_KEY)?;
-
-        // Entries and the purged log id change together: a crash keeps both or neither.
-        (&self.db.log, &self.db.meta)
-            .transaction(|(log, meta)| {
-                log.apply_batch(&batch)?;
-                meta.insert(PURGED_KEY, purged.as_slice())?;
-                Ok(())
-            })
-            .map_err(|e: TransactionError<()>| match e {
-                TransactionError::Storage(e) => io::Error::from(e),
-                TransactionError::Abort(()) => io::Error::other("raft log purge aborted"),
-            })?;
-        tracing::debug!(upto_index = log_id.index, removed, "raft log purged");
-        Ok(())
+        // Thousands of keys go at once after a snapshot: off the async workers, so that
+        // replication and client calls go on meanwhile (openraft awaits it before the next
+        // storage call, so the order of log operations is unchanged).
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || purge_upto(&db, &log_id))
+            .await
+            .map_err(|e| io::Error::other(format!("raft log purge did not finish: {e}")))?
     }
+}
+
+/// Removes the log entries up to `log_id` and records it as purged, in one transaction: a
+/// crash keeps both or neither.
+fn purge_upto(db: &Db, log_id: &LogId) -> Result<(), io::Error> {
+    let mut batch = sled::Batch::default();
+    let mut removed = 0_u64;
+    for key in db.log.range(..=index_key(log_id.index)).keys() {
+        batch.remove(key?);
+        removed += 1;
+    }
+    let purged = to_json(log_id, PURGED_KEY)?;
+    (&db.log, &db.meta)
+        .transaction(|(log, meta)| {
+            log.apply_batch(&batch)?;
+            meta.insert(PURGED_KEY, purged.as_slice())?;
+            Ok(())
+        })
+        .map_err(|e: TransactionError<()>| match e {
+            TransactionError::Storage(e) => io::Error::from(e),
+            TransactionError::Abort(()) => io::Error::other("raft log purge aborted"),
+        })?;
+    tracing::debug!(upto_index = log_id.index, removed, "raft log purged");
+    Ok(())
 }
