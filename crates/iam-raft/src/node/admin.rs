@@ -4,7 +4,7 @@
 //! [`RaftNode::change_membership`]; one change at a time. These calls are not forwarded: on
 //! a follower they answer [`AdminError::NotLeader`] with the leader's address.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use iam_api::internal::ReadIndexRequest;
 use iam_store::Machine;
@@ -32,9 +32,9 @@ impl<M: Machine> RaftNode<M> {
         blocking: bool,
     ) -> Result<u64, AdminError> {
         let addr: String = addr.into();
-        let known = self.metrics().members.get(&id) == Some(&addr);
-        if !known {
-            self.probe_joiner(id, &addr).await?;
+        let members = self.metrics().members;
+        if members.get(&id) != Some(&addr) {
+            self.probe_joiner(id, &addr, &members).await?;
         }
         let node = BasicNode::new(addr);
         self.admin(self.raft.add_learner(id, node, blocking).await)
@@ -42,7 +42,12 @@ impl<M: Machine> RaftNode<M> {
 
     /// Refuses a would-be learner that already belongs to another cluster: it answers a
     /// read index (it leads) or names a leader that is not one of this cluster's members.
-    async fn probe_joiner(&self, id: NodeId, addr: &str) -> Result<(), AdminError> {
+    async fn probe_joiner(
+        &self,
+        id: NodeId,
+        addr: &str,
+        members: &BTreeMap<NodeId, String>,
+    ) -> Result<(), AdminError> {
         let mut service = self.channels.client(id, addr).map_err(|e| {
             AdminError::Rejected(format!(
                 "the address `{addr}` of node {id} is unusable: {e}"
@@ -57,7 +62,7 @@ impl<M: Machine> RaftNode<M> {
                  directory and this cluster's member list (without itself) to add it"
             ))),
             Ok(Err(status)) => match leader_of(&status) {
-                Some(leader) if !self.metrics().members.values().any(|a| *a == leader) => {
+                Some(leader) if !members.values().any(|a| *a == leader) => {
                     Err(AdminError::Rejected(format!(
                         "node {id} at `{addr}` follows the leader of another cluster at \
                          `{leader}`"

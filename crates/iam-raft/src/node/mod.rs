@@ -37,6 +37,7 @@ use tonic::transport::server::TcpIncoming;
 
 pub use errors::{AdminError, ReadError, StartError, WriteError};
 pub use metrics::{NodeMetrics, Role};
+pub(crate) use read::local_read_index;
 
 use crate::channels::Channels;
 use crate::contact::LeaderContact;

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use iam_api::internal::ReadIndexRequest;
 use iam_store::Machine;
-use iam_store::raft::NodeId;
+use iam_store::raft::{NodeId, Raft, TypeConfig};
 use openraft::ReadPolicy;
-use openraft::error::{LinearizableReadError, RaftError};
+use openraft::error::{ForwardToLeader, LinearizableReadError, RaftError};
 use openraft::metrics::WaitError;
 
 use super::{RaftNode, ReadError};
@@ -32,15 +32,9 @@ impl<M: Machine> RaftNode<M> {
     /// A node cut off from the leader or a leader cut off from its quorum fails with
     /// [`ReadError::NoQuorum`], [`ReadError::NotLeader`] or [`ReadError::NoLeader`].
     pub async fn linearizable_barrier(&self, timeout: Duration) -> Result<u64, ReadError> {
-        let linearizer = tokio::time::timeout(
-            timeout,
-            self.raft.get_read_linearizer(ReadPolicy::ReadIndex),
-        )
-        .await
-        .map_err(|_elapsed| ReadError::NoQuorum(format!("no quorum answered in {timeout:?}")))?;
-        let read_index = match linearizer {
-            Ok(linearizer) => linearizer.read_log_id().index(),
-            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(to))) => {
+        let read_index = match local_read_index(&self.raft, timeout).await? {
+            Ok(index) => index,
+            Err(to) => {
                 let leader = to.leader_id.filter(|&id| id != self.id);
                 let addr = to
                     .leader_node
@@ -57,10 +51,6 @@ impl<M: Machine> RaftNode<M> {
                     }
                 }
             }
-            Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(e))) => {
-                return Err(ReadError::NoQuorum(e.to_string()));
-            }
-            Err(RaftError::Fatal(fatal)) => return Err(ReadError::Stopped(fatal.to_string())),
         };
         self.wait_applied(read_index, timeout).await?;
         Ok(read_index)
@@ -138,5 +128,24 @@ impl<M: Machine> RaftNode<M> {
             },
             WaitError::ShuttingDown => ReadError::Stopped("raft is shutting down".into()),
         }
+    }
+}
+
+/// Asks `raft` for a read index, for at most `timeout`: the index once it confirmed with a
+/// quorum that it leads, or, when it does not lead, the leader it knows of.
+pub(crate) async fn local_read_index<M: Machine>(
+    raft: &Raft<M>,
+    timeout: Duration,
+) -> Result<Result<u64, ForwardToLeader<TypeConfig>>, ReadError> {
+    let linearizer = tokio::time::timeout(timeout, raft.get_read_linearizer(ReadPolicy::ReadIndex))
+        .await
+        .map_err(|_elapsed| ReadError::NoQuorum(format!("no quorum answered in {timeout:?}")))?;
+    match linearizer {
+        Ok(linearizer) => Ok(Ok(linearizer.read_log_id().index())),
+        Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(to))) => Ok(Err(to)),
+        Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(e))) => {
+            Err(ReadError::NoQuorum(e.to_string()))
+        }
+        Err(RaftError::Fatal(fatal)) => Err(ReadError::Stopped(fatal.to_string())),
     }
 }

@@ -16,8 +16,7 @@ use iam_api::internal as pb;
 use iam_api::internal::raft_service_server::{RaftService, RaftServiceServer};
 use iam_store::Machine;
 use iam_store::raft::{Raft, Request, TypeConfig};
-use openraft::ReadPolicy;
-use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::error::{ClientWriteError, RaftError};
 use openraft::raft::AppendEntriesResponse;
 use tonic::{Response, Status, Streaming};
 
@@ -25,8 +24,10 @@ pub use errors::ServiceError;
 pub(crate) use errors::{leader_of, with_leader};
 use snapshot::Assembly;
 
+use crate::ReadError;
 use crate::contact::LeaderContact;
 use crate::limits::{FORWARD_TIMEOUT, MAX_MESSAGE_BYTES};
+use crate::node::local_read_index;
 use crate::propose;
 use crate::wire::{self, Forwarded, TransferAnswer, VoteCall};
 
@@ -86,32 +87,22 @@ impl<M: Machine> RaftGrpc<M> {
         }
     }
 
-    /// Reads a whole `InstallSnapshot` stream and installs the snapshot.
     /// The read index of a linearizable read on another node: confirmed leadership, then
     /// the index to wait for.
     async fn read_index(&self) -> Result<u64, ServiceError> {
-        let linearizer = tokio::time::timeout(
-            FORWARD_TIMEOUT,
-            self.raft.get_read_linearizer(ReadPolicy::ReadIndex),
-        )
-        .await
-        .map_err(|_elapsed| {
-            ServiceError::NoQuorum(format!("no quorum answered in {FORWARD_TIMEOUT:?}"))
-        })?;
-        match linearizer {
-            Ok(linearizer) => Ok(linearizer.read_log_id().index()),
-            Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(to))) => {
-                Err(ServiceError::NotLeader {
-                    leader: to.leader_node.map(|node| node.addr),
-                })
-            }
-            Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(e))) => {
-                Err(ServiceError::NoQuorum(e.to_string()))
-            }
-            Err(RaftError::Fatal(fatal)) => Err(ServiceError::Stopped(fatal.to_string())),
+        match local_read_index(&self.raft, FORWARD_TIMEOUT).await {
+            Ok(Ok(index)) => Ok(index),
+            Ok(Err(to)) => Err(ServiceError::NotLeader {
+                leader: to.leader_node.map(|node| node.addr),
+            }),
+            Err(ReadError::Stopped(e)) => Err(ServiceError::Stopped(e)),
+            Err(ReadError::NoQuorum(e)) => Err(ServiceError::NoQuorum(e)),
+            // `local_read_index` fails only with the two above.
+            Err(other) => Err(ServiceError::NoQuorum(other.to_string())),
         }
     }
 
+    /// Reads a whole `InstallSnapshot` stream and installs the snapshot.
     async fn install(
         &self,
         mut stream: Streaming<pb::InstallSnapshotRequest>,
