@@ -11,15 +11,7 @@ use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
 use iamd::server::Running;
-use iamd_tests::{authz, iam};
-
-fn leader_index(nodes: &[Running]) -> usize {
-    let leader = nodes[0].node.raft.metrics().leader.expect("a leader");
-    nodes
-        .iter()
-        .position(|n| n.node.config.node_id == leader)
-        .unwrap()
-}
+use iamd_tests::{TestCluster, authz, get_user_as_itself, has_user, iam, leader, start_cluster};
 
 async fn create_user_retrying(
     node: &Running,
@@ -33,23 +25,20 @@ async fn create_user_retrying(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_on_any_node_are_read_everywhere_and_survive_the_leader() {
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let configs = iamd_tests::cluster_configs(&paths).unwrap();
-    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
+    let TestCluster {
+        mut nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = start_cluster(3, |_| {}).await.unwrap();
 
     // --- every node has the bootstrap account's key and accepts writes
     for (i, node) in nodes.iter().enumerate() {
-        node.node
-            .wait_revision(nodes[0].node.view.load().revision)
-            .await
-            .unwrap();
         create_user_retrying(node, &root, &format!("trader-{i}")).await;
     }
 
     // --- a write through a follower is visible on the third node for a reader that asks
-    let leader = leader_index(&nodes);
+    let leader = leader(&nodes, Duration::from_secs(10)).await.unwrap();
     let follower = (leader + 1) % 3;
     let other = (leader + 2) % 3;
     let revision = create_user_retrying(&nodes[follower], &root, "alice").await;
@@ -87,15 +76,8 @@ async fn writes_on_any_node_are_read_everywhere_and_survive_the_leader() {
     nodes.push(back);
     for node in &nodes {
         node.node.wait_revision(after).await.unwrap();
-        let view = node.node.view.load();
-        assert!(
-            view.principal_by_arn("arn:aws:iam::111111111111:user/bob")
-                .is_some()
-        );
-        assert!(
-            view.principal_by_arn("arn:aws:iam::111111111111:user/alice")
-                .is_some()
-        );
+        assert!(has_user(node, "bob"));
+        assert!(has_user(node, "alice"));
     }
     for node in nodes {
         node.shutdown().await;
@@ -104,24 +86,14 @@ async fn writes_on_any_node_are_read_everywhere_and_survive_the_leader() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_retried_write_through_another_node_is_applied_once() {
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let nodes = iamd_tests::start_three(&iamd_tests::cluster_configs(&paths).unwrap())
-        .await
-        .unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
-    let leader = leader_index(&nodes);
+    let TestCluster {
+        nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = start_cluster(3, |_| {}).await.unwrap();
+    let leader = leader(&nodes, Duration::from_secs(10)).await.unwrap();
     let (a, b) = ((leader + 1) % 3, (leader + 2) % 3);
-    nodes[a]
-        .node
-        .wait_revision(nodes[leader].node.view.load().revision)
-        .await
-        .unwrap();
-    nodes[b]
-        .node
-        .wait_revision(nodes[leader].node.view.load().revision)
-        .await
-        .unwrap();
 
     // --- the same CreateAccessKey, sent through two followers with one idempotency key
     let ask = || pb::CreateAccessKeyRequest {
@@ -168,15 +140,12 @@ async fn a_retried_write_through_another_node_is_applied_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rolling_restart_loses_no_acknowledged_write() {
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let configs = iamd_tests::cluster_configs(&paths).unwrap();
-    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
-    let bootstrap = nodes[leader_index(&nodes)].node.view.load().revision;
-    for node in &nodes {
-        node.node.wait_revision(bootstrap).await.unwrap();
-    }
+    let TestCluster {
+        mut nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = start_cluster(3, |_| {}).await.unwrap();
     // Readers ask one node, and on failure the next: with one node down at a time, a retry
     // on another node must always be served.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -245,11 +214,9 @@ async fn a_rolling_restart_loses_no_acknowledged_write() {
     // --- every node has every acknowledged user
     for node in &nodes {
         node.node.wait_revision(last).await.unwrap();
-        let view = node.node.view.load();
         for name in &acknowledged {
-            let arn = format!("arn:aws:iam::111111111111:user/{name}");
             assert!(
-                view.principal_by_arn(&arn).is_some(),
+                has_user(node, name),
                 "{name} on node {}",
                 node.node.config.node_id
             );
@@ -262,26 +229,23 @@ async fn a_rolling_restart_loses_no_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn followers_serve_linearizable_reads_and_a_lone_node_says_it_is_stale() {
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let mut configs = iamd_tests::cluster_configs(&paths).unwrap();
-    for c in &mut configs {
+    let TestCluster {
+        mut nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = start_cluster(3, |c| {
         c.stale_after_ms = 1_000;
         c.min_revision_wait_ms = 2_000;
-    }
-    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
-    let leader = leader_index(&nodes);
+    })
+    .await
+    .unwrap();
+    let leader = leader(&nodes, Duration::from_secs(10)).await.unwrap();
     let follower = (leader + 1) % 3;
     let other = (leader + 2) % 3;
     let ask = |name: &str| pb::AuthorizeRequest {
-        action: "iam:GetUser".into(),
-        resource: format!("arn:aws:iam::111111111111:user/{name}"),
-        subject: Some(pb::authorize_request::Subject::PrincipalArn(format!(
-            "arn:aws:iam::111111111111:user/{name}"
-        ))),
         consistency: pb::Consistency::Linearizable as i32,
-        ..Default::default()
+        ..get_user_as_itself(name)
     };
 
     // --- a write acknowledged by one follower is seen by a linearizable read on the other,
@@ -354,17 +318,13 @@ async fn followers_serve_linearizable_reads_and_a_lone_node_says_it_is_stale() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_down_past_log_compaction_catches_up_by_snapshot() {
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let mut nodes = iamd_tests::start_three(&iamd_tests::cluster_configs(&paths).unwrap())
-        .await
-        .unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
-    let leader = leader_index(&nodes);
-    let bootstrap = nodes[leader].node.view.load().revision;
-    for node in &nodes {
-        node.node.wait_revision(bootstrap).await.unwrap();
-    }
+    let TestCluster {
+        mut nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = start_cluster(3, |_| {}).await.unwrap();
+    let leader = leader(&nodes, Duration::from_secs(10)).await.unwrap();
 
     // --- a follower goes down; the others write on and compact their logs past it
     let down_at = (leader + 1) % 3;
@@ -414,23 +374,14 @@ async fn a_node_down_past_log_compaction_catches_up_by_snapshot() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let view = back.node.view.load();
     for i in 0..30 {
-        let arn = format!("arn:aws:iam::111111111111:user/late-{i}");
-        assert!(view.principal_by_arn(&arn).is_some(), "late-{i}");
+        assert!(has_user(&back, &format!("late-{i}")), "late-{i}");
     }
     // It serves Authorize for users it learned from the snapshot, and takes writes.
     let answer = authz(&back, &root)
         .await
         .unwrap()
-        .authorize(pb::AuthorizeRequest {
-            action: "iam:GetUser".into(),
-            resource: "arn:aws:iam::111111111111:user/late-29".into(),
-            subject: Some(pb::authorize_request::Subject::PrincipalArn(
-                "arn:aws:iam::111111111111:user/late-29".into(),
-            )),
-            ..Default::default()
-        })
+        .authorize(get_user_as_itself("late-29"))
         .await
         .unwrap()
         .into_inner();

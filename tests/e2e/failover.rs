@@ -18,7 +18,7 @@ use iam_api::v1 as pb;
 use iamd::server::Running;
 use iamd_tests::linearizability;
 use iamd_tests::register::{Outcome, Recorder, Register, Workload};
-use iamd_tests::{authz, iam};
+use iamd_tests::{TestCluster, authz, get_user_as_itself, has_user, iam};
 
 /// What one client saw of one node.
 #[derive(Debug, Default)]
@@ -33,41 +33,19 @@ struct Seen {
 }
 
 async fn leader_of(nodes: &[Running]) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        for n in nodes {
-            let m = n.node.raft.metrics();
-            if m.leader == Some(m.node_id) {
-                return nodes
-                    .iter()
-                    .position(|x| x.node.config.node_id == m.node_id)
-                    .unwrap();
-            }
-        }
-        assert!(Instant::now() < deadline, "no leader");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    iamd_tests::leader(nodes, Duration::from_secs(20))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_nodes_lose_two_leaders_under_load_and_lose_nothing() {
-    let dirs: Vec<_> = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let configs = iamd_tests::cluster_configs(&paths).unwrap();
-    let starting: Vec<_> = configs
-        .iter()
-        .cloned()
-        .map(|c| tokio::spawn(iamd_tests::start(c)))
-        .collect();
-    let mut nodes = Vec::new();
-    for s in starting {
-        nodes.push(s.await.unwrap().unwrap());
-    }
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
-    let bootstrap = nodes[leader_of(&nodes).await].node.view.load().revision;
-    for node in &nodes {
-        node.node.wait_revision(bootstrap).await.unwrap();
-    }
+    let TestCluster {
+        mut nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = iamd_tests::start_cluster(5, |_| {}).await.unwrap();
 
     // --- a register (a user's tags) written and read linearizably on every node, recorded
     let lead = leader_of(&nodes).await;
@@ -116,16 +94,7 @@ async fn five_nodes_lose_two_leaders_under_load_and_lose_nothing() {
                         continue;
                     }
                 }
-                let answer = reader
-                    .authorize(pb::AuthorizeRequest {
-                        action: "iam:GetUser".into(),
-                        resource: format!("arn:aws:iam::111111111111:user/{name}"),
-                        subject: Some(pb::authorize_request::Subject::PrincipalArn(format!(
-                            "arn:aws:iam::111111111111:user/{name}"
-                        ))),
-                        ..Default::default()
-                    })
-                    .await;
+                let answer = reader.authorize(get_user_as_itself(&name)).await;
                 match answer {
                     Ok(a) => {
                         let a = a.into_inner();
@@ -192,12 +161,10 @@ async fn five_nodes_lose_two_leaders_under_load_and_lose_nothing() {
     }
     for node in &nodes {
         node.node.wait_revision(last).await.unwrap();
-        let view = node.node.view.load();
         for s in &seen {
             for (name, _, _) in &s.acknowledged {
-                let arn = format!("arn:aws:iam::111111111111:user/{name}");
                 assert!(
-                    view.principal_by_arn(&arn).is_some(),
+                    has_user(node, name),
                     "{name} acknowledged but missing on node {}",
                     node.node.config.node_id
                 );

@@ -12,36 +12,14 @@ use std::time::{Duration, Instant};
 
 use iam_api::signing::SigningCredentials;
 use iam_api::v1 as pb;
-use iamd::config::Config;
 use iamd::server::Running;
-use iamd_tests::cluster;
+use iamd_tests::{TestCluster, cluster, get_user_as_itself, has_user, start_cluster};
 
-fn leader(nodes: &[Running]) -> &Running {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let known = nodes
-            .iter()
-            .find_map(|n| n.node.raft.metrics().leader)
-            .and_then(|id| nodes.iter().find(|n| n.node.config.node_id == id));
-        match known {
-            Some(node) => return node,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            None => panic!("no leader among the running nodes"),
-        }
-    }
-}
-
-/// A node that is not an initial member: given the initial member list without itself (as
-/// a StatefulSet's later replicas are), it waits to be added instead of forming a cluster.
-fn joiner(dir: &std::path::Path, id: u64, first: &Config) -> Config {
-    let mut c = iamd_tests::config(dir);
-    c.node_id = id;
-    c.initial_members = first.initial_members.clone();
-    c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], iamd_tests::free_port().unwrap()));
-    c.peer_listen = std::net::SocketAddr::from(([127, 0, 0, 1], iamd_tests::free_port().unwrap()));
-    c.cluster_key_file = first.cluster_key_file.clone();
-    c.min_revision_wait_ms = 10_000;
-    c
+/// The node that leads, once one does.
+async fn leader(nodes: &[Running]) -> &Running {
+    &nodes[iamd_tests::leader(nodes, Duration::from_secs(10))
+        .await
+        .unwrap()]
 }
 
 /// Retries a membership call while the cluster is busy with another change or an election.
@@ -91,14 +69,6 @@ async fn voters(node: &Running, root: &SigningCredentials) -> BTreeSet<u64> {
     m.voters.iter().map(|n| n.node_id).collect()
 }
 
-fn has_user(node: &Running, name: &str) -> bool {
-    node.node
-        .view
-        .load()
-        .principal_by_arn(&format!("arn:aws:iam::111111111111:user/{name}"))
-        .is_some()
-}
-
 async fn add_learner(at: &Running, root: &SigningCredentials, new: &Running) {
     let id = new.node.config.node_id;
     retrying(&format!("add learner {id}"), || async {
@@ -133,33 +103,31 @@ async fn set_voters(at: &Running, root: &SigningCredentials, ids: &[u64]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
-    let dirs: Vec<_> = (0..6).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().take(3).map(|d| d.path()).collect();
-    let configs = iamd_tests::cluster_configs(&paths).unwrap();
-    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
-    let before = create_user(leader(&nodes), &root, "before-growth").await;
+    let TestCluster {
+        mut nodes,
+        configs,
+        root,
+        dirs: _dirs,
+    } = start_cluster(3, |_| {}).await.unwrap();
+    // The directories of nodes 4, 5 and 6.
+    let spare: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let before = create_user(leader(&nodes).await, &root, "before-growth").await;
 
     // --- grow: two new nodes join as learners, catch up, serve reads, then vote
     for id in [4u64, 5] {
-        let dir = dirs[usize::try_from(id).unwrap() - 1].path();
-        let node = iamd_tests::start(joiner(dir, id, &configs[0]))
+        let dir = spare[usize::try_from(id).unwrap() - 4].path();
+        let node = iamd_tests::start(iamd_tests::joiner_config(dir, id, &configs[0]).unwrap())
             .await
             .unwrap();
-        add_learner(leader(&nodes), &root, &node).await;
+        add_learner(leader(&nodes).await, &root, &node).await;
         node.node.wait_revision(before).await.unwrap();
         assert!(has_user(&node, "before-growth"), "learner {id} caught up");
         let answer = iamd_tests::authz(&node, &root)
             .await
             .unwrap()
             .authorize(pb::AuthorizeRequest {
-                action: "iam:GetUser".into(),
-                resource: "arn:aws:iam::111111111111:user/before-growth".into(),
-                subject: Some(pb::authorize_request::Subject::PrincipalArn(
-                    "arn:aws:iam::111111111111:user/before-growth".into(),
-                )),
                 min_revision: before,
-                ..Default::default()
+                ..get_user_as_itself("before-growth")
             })
             .await
             .unwrap()
@@ -170,9 +138,9 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
         );
         nodes.push(node);
     }
-    set_voters(leader(&nodes), &root, &[1, 2, 3, 4, 5]).await;
+    set_voters(leader(&nodes).await, &root, &[1, 2, 3, 4, 5]).await;
     assert_eq!(
-        voters(leader(&nodes), &root).await,
+        voters(leader(&nodes).await, &root).await,
         BTreeSet::from([1, 2, 3, 4, 5])
     );
     let grown = create_user(&nodes[4], &root, "after-growth").await;
@@ -184,14 +152,14 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
     // --- shrink back to three voters: the removed nodes leave the membership and the
     // cluster keeps taking writes
     let keep: Vec<u64> = {
-        let lead = leader(&nodes).node.config.node_id;
+        let lead = leader(&nodes).await.node.config.node_id;
         let mut keep = vec![lead];
         keep.extend((1..=5).filter(|&id| id != lead).take(2));
         keep
     };
-    set_voters(leader(&nodes), &root, &keep).await;
+    set_voters(leader(&nodes).await, &root, &keep).await;
     assert_eq!(
-        voters(leader(&nodes), &root).await,
+        voters(leader(&nodes).await, &root).await,
         keep.iter().copied().collect::<BTreeSet<_>>()
     );
     let removed: Vec<Running> = {
@@ -204,13 +172,13 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
     for node in removed {
         node.shutdown().await;
     }
-    let shrunk = create_user(leader(&nodes), &root, "after-shrink").await;
+    let shrunk = create_user(leader(&nodes).await, &root, "after-shrink").await;
     for node in &nodes {
         node.node.wait_revision(shrunk).await.unwrap();
     }
 
     // --- a follower dies for good; a fresh node replaces it
-    let lead = leader(&nodes).node.config.node_id;
+    let lead = leader(&nodes).await.node.config.node_id;
     let dead_at = nodes
         .iter()
         .position(|n| n.node.config.node_id != lead)
@@ -218,16 +186,17 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
     let dead = nodes.remove(dead_at);
     let dead_id = dead.node.config.node_id;
     dead.shutdown().await;
-    let during = create_user(leader(&nodes), &root, "while-degraded").await;
-    let fresh = iamd_tests::start(joiner(dirs[5].path(), 6, &configs[0]))
-        .await
-        .unwrap();
-    add_learner(leader(&nodes), &root, &fresh).await;
+    let during = create_user(leader(&nodes).await, &root, "while-degraded").await;
+    let fresh =
+        iamd_tests::start(iamd_tests::joiner_config(spare[2].path(), 6, &configs[0]).unwrap())
+            .await
+            .unwrap();
+    add_learner(leader(&nodes).await, &root, &fresh).await;
     fresh.node.wait_revision(during).await.unwrap();
     nodes.push(fresh);
     let replaced: Vec<u64> = nodes.iter().map(|n| n.node.config.node_id).collect();
-    set_voters(leader(&nodes), &root, &replaced).await;
-    let now = voters(leader(&nodes), &root).await;
+    set_voters(leader(&nodes).await, &root, &replaced).await;
+    let now = voters(leader(&nodes).await, &root).await;
     assert!(
         !now.contains(&dead_id) && now.contains(&6) && now.len() == 3,
         "{now:?}"
@@ -256,13 +225,15 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_of_another_cluster_is_refused_as_a_learner() {
-    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().take(3).map(|d| d.path()).collect();
-    let configs = iamd_tests::cluster_configs(&paths).unwrap();
-    let nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
+    let TestCluster {
+        nodes,
+        configs,
+        root,
+        dirs: _dirs,
+    } = start_cluster(3, |_| {}).await.unwrap();
     // Started without the member list, it formed a one-node cluster of its own.
-    let mut stray = joiner(dirs[3].path(), 4, &configs[0]);
+    let stray_dir = tempfile::tempdir().unwrap();
+    let mut stray = iamd_tests::joiner_config(stray_dir.path(), 4, &configs[0]).unwrap();
     stray.initial_members.clear();
     let stray = iamd_tests::start(stray).await.unwrap();
     stray
@@ -271,8 +242,8 @@ async fn a_node_of_another_cluster_is_refused_as_a_learner() {
         .wait_for_leader(Duration::from_secs(10))
         .await
         .unwrap();
-    let before = voters(leader(&nodes), &root).await;
-    let refused = cluster(leader(&nodes), &root)
+    let before = voters(leader(&nodes).await, &root).await;
+    let refused = cluster(leader(&nodes).await, &root)
         .await
         .unwrap()
         .add_learner(pb::AddLearnerRequest {
@@ -292,7 +263,7 @@ async fn a_node_of_another_cluster_is_refused_as_a_learner() {
         refused.message().contains("cluster of its own"),
         "{refused:?}"
     );
-    let status = cluster(leader(&nodes), &root)
+    let status = cluster(leader(&nodes).await, &root)
         .await
         .unwrap()
         .get_cluster_status(pb::GetClusterStatusRequest::default())
@@ -300,9 +271,9 @@ async fn a_node_of_another_cluster_is_refused_as_a_learner() {
         .unwrap()
         .into_inner();
     assert!(status.membership.unwrap().learners.is_empty());
-    assert_eq!(voters(leader(&nodes), &root).await, before);
+    assert_eq!(voters(leader(&nodes).await, &root).await, before);
     // The cluster still takes writes.
-    create_user(leader(&nodes), &root, "still-fine").await;
+    create_user(leader(&nodes).await, &root, "still-fine").await;
     stray.shutdown().await;
     for node in nodes {
         node.shutdown().await;

@@ -17,7 +17,7 @@ use iamd::server::Running;
 use iamd_tests::linearizability;
 use iamd_tests::proxy::FaultNet;
 use iamd_tests::register::{Outcome, Recorder, Register, Workload};
-use iamd_tests::{authz, iam, state_digest};
+use iamd_tests::{authz, has_user, iam, state_digest};
 use tonic::Code;
 
 /// How long a workload client waits for one answer.
@@ -104,11 +104,7 @@ async fn a_partitioned_leader_refuses_the_majority_goes_on_and_all_converge() {
     let (revision, digest) = converge(&nodes, Duration::from_secs(20)).await;
     tracing::info!(revision, digest, "converged");
     for node in &nodes {
-        let view = node.node.view.load();
-        let has = |name: &str| {
-            view.principal_by_arn(&format!("arn:aws:iam::111111111111:user/{name}"))
-                .is_some()
-        };
+        let has = |name: &str| has_user(node, name);
         assert!(has("written-in-majority") && has("written-after-healing"));
         assert!(!has("written-in-minority"), "the refused write is gone");
     }
@@ -200,11 +196,7 @@ async fn a_cut_off_leader_answers_a_write_instead_of_holding_it() {
         .unwrap();
     converge(&nodes, Duration::from_secs(20)).await;
     for node in &nodes {
-        let view = node.node.view.load();
-        assert!(
-            view.principal_by_arn("arn:aws:iam::111111111111:user/held")
-                .is_none()
-        );
+        assert!(!has_user(node, "held"));
     }
     for node in nodes {
         node.shutdown().await;
@@ -231,7 +223,7 @@ impl Cluster {
             // A cut-off node gives up on a linearizable read within this bound.
             c.min_revision_wait_ms = 2_000;
         }
-        let nodes = iamd_tests::start_three(&configs).await.unwrap();
+        let nodes = iamd_tests::start_all(&configs).await.unwrap();
         let root = iamd_tests::root_credentials(&nodes).unwrap();
         Cluster {
             net,

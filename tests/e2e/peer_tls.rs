@@ -13,7 +13,7 @@ use std::time::Duration;
 use iam_api::internal::ReadIndexRequest;
 use iam_api::internal::raft_service_client::RaftServiceClient;
 use iam_api::v1 as pb;
-use iamd_tests::authz;
+use iamd_tests::{TestCluster, authz, get_user_as_itself, start_cluster};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     SanType,
@@ -80,22 +80,22 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
         file("ca.pem", &cluster_ca.pem),
     );
 
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let mut configs = iamd_tests::cluster_configs(&paths).unwrap();
-    for c in &mut configs {
+    let TestCluster {
+        nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = start_cluster(3, |c| {
         c.peer_tls_cert_file = Some(cert_file.clone());
         c.peer_tls_key_file = Some(key_file.clone());
         c.peer_tls_ca_file = Some(ca_file.clone());
-    }
-    let nodes = iamd_tests::start_three(&configs).await.unwrap();
-    let root = iamd_tests::root_credentials(&nodes).unwrap();
+    })
+    .await
+    .unwrap();
 
     // --- a write through a follower is forwarded to the leader and replicated, over TLS
-    let leader_id = nodes[0].node.raft.metrics().leader.unwrap();
-    let leader = nodes
-        .iter()
-        .position(|n| n.node.config.node_id == leader_id)
+    let leader = iamd_tests::leader(&nodes, Duration::from_secs(10))
+        .await
         .unwrap();
     let (follower, other) = ((leader + 1) % 3, (leader + 2) % 3);
     let revision = iamd_tests::create_user_retrying(&nodes[follower], &root, "tls-trader")
@@ -108,13 +108,8 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
         .await
         .unwrap()
         .authorize(pb::AuthorizeRequest {
-            action: "iam:GetUser".into(),
-            resource: "arn:aws:iam::111111111111:user/tls-trader".into(),
-            subject: Some(pb::authorize_request::Subject::PrincipalArn(
-                "arn:aws:iam::111111111111:user/tls-trader".into(),
-            )),
             min_revision: revision,
-            ..Default::default()
+            ..get_user_as_itself("tls-trader")
         })
         .await
         .unwrap()

@@ -3,6 +3,7 @@
 //! cut links between nodes ([`proxy`]), compare their states ([`state_digest`]) and check
 //! that what clients saw is linearizable ([`linearizability`], [`register`]).
 
+pub mod drive;
 pub mod etcd;
 pub mod linearizability;
 pub mod presigned;
@@ -239,14 +240,36 @@ pub async fn state_digest(node: &Running) -> Result<(u64, String), String> {
     Ok((applied, digest))
 }
 
-/// Starts three nodes together (the first waits for a leader, which needs a majority) and
-/// returns once every node applied the bootstrap account.
-pub async fn start_three(configs: &[Config]) -> Result<Vec<Running>, StartError> {
-    let [a, b, c] = configs else {
-        return Err(StartError("three configurations are needed".into()));
-    };
-    let (a, b, c) = tokio::join!(start(a.clone()), start(b.clone()), start(c.clone()));
-    let nodes = vec![a?, b?, c?];
+/// The configuration of node `id` joining the cluster whose first configuration is
+/// `first`: given the initial member list without itself (as a StatefulSet's later replicas
+/// are), it waits to be added instead of forming a cluster of its own.
+pub fn joiner_config(dir: &Path, id: u64, first: &Config) -> std::io::Result<Config> {
+    let mut c = config(dir);
+    c.node_id = id;
+    c.initial_members = first.initial_members.clone();
+    c.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    c.peer_listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    c.cluster_key_file = first.cluster_key_file.clone();
+    // Test machines are slow and shared: let reads wait longer for a lagging node.
+    c.min_revision_wait_ms = 10_000;
+    Ok(c)
+}
+
+/// Starts the nodes of a new cluster together (the first waits for a leader, which needs a
+/// majority) and returns once every node applied the bootstrap account.
+pub async fn start_all(configs: &[Config]) -> Result<Vec<Running>, StartError> {
+    let starting: Vec<_> = configs
+        .iter()
+        .cloned()
+        .map(|c| tokio::spawn(start(c)))
+        .collect();
+    let mut nodes = Vec::with_capacity(starting.len());
+    for node in starting {
+        nodes.push(
+            node.await
+                .map_err(|e| StartError(format!("start stopped: {e}")))??,
+        );
+    }
     // The initializing node returns once it bootstrapped the account; the others may still
     // be applying it, and authentication reads each node's own view: wait for all.
     let bootstrapped = nodes
@@ -261,4 +284,79 @@ pub async fn start_three(configs: &[Config]) -> Result<Vec<Running>, StartError>
             .map_err(|e| StartError(format!("a node did not apply the bootstrap: {e}")))?;
     }
     Ok(nodes)
+}
+
+/// The nodes of a new cluster, each in its own temporary directory.
+#[derive(Debug)]
+pub struct TestCluster {
+    /// The running nodes, in the order of their ids (1, 2, …).
+    pub nodes: Vec<Running>,
+    /// Their configurations (a stopped node restarts with its own).
+    pub configs: Vec<Config>,
+    /// The root credentials the initializing node wrote.
+    pub root: SigningCredentials,
+    /// The data directories, removed when dropped: keep them while the nodes run.
+    pub dirs: Vec<tempfile::TempDir>,
+}
+
+/// Starts a new cluster of `n` nodes (see [`cluster_configs`]), each configuration first
+/// passed to `adjust`.
+pub async fn start_cluster(
+    n: usize,
+    mut adjust: impl FnMut(&mut Config),
+) -> Result<TestCluster, String> {
+    let dirs = (0..n)
+        .map(|_| tempfile::tempdir())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let paths: Vec<&Path> = dirs.iter().map(tempfile::TempDir::path).collect();
+    let mut configs = cluster_configs(&paths).map_err(|e| e.to_string())?;
+    configs.iter_mut().for_each(&mut adjust);
+    let nodes = start_all(&configs).await.map_err(|e| e.0)?;
+    let root = root_credentials(&nodes).map_err(|e| e.to_string())?;
+    Ok(TestCluster {
+        nodes,
+        configs,
+        root,
+        dirs,
+    })
+}
+
+/// The index of the running node that leads, once one does (waiting at most `timeout`).
+pub async fn leader(nodes: &[Running], timeout: std::time::Duration) -> Result<usize, String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let leading = nodes.iter().position(|n| {
+            let m = n.node.raft.metrics();
+            m.leader == Some(m.node_id)
+        });
+        if let Some(i) = leading {
+            return Ok(i);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err("no leader among the running nodes".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether user `name` of account 111111111111 is in `node`'s authorization view.
+pub fn has_user(node: &Running, name: &str) -> bool {
+    node.node
+        .view
+        .load()
+        .principal_by_arn(&format!("arn:aws:iam::111111111111:user/{name}"))
+        .is_some()
+}
+
+/// An `Authorize` request: may user `name` of account 111111111111 get itself
+/// (`iam:GetUser` on its own ARN, as itself)?
+pub fn get_user_as_itself(name: &str) -> iam_api::v1::AuthorizeRequest {
+    let arn = format!("arn:aws:iam::111111111111:user/{name}");
+    iam_api::v1::AuthorizeRequest {
+        action: "iam:GetUser".into(),
+        resource: arn.clone(),
+        subject: Some(iam_api::v1::authorize_request::Subject::PrincipalArn(arn)),
+        ..Default::default()
+    }
 }

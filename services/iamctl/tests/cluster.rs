@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use iamd::config::Config;
 use iamd::server::Running;
 use serde_json::Value;
 
@@ -78,34 +77,6 @@ async fn ok(node: &Running, credentials: &Path, args: &[&str]) -> Value {
     }
 }
 
-fn leader(nodes: &[Running]) -> &Running {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let known = nodes
-            .iter()
-            .find_map(|n| n.node.raft.metrics().leader)
-            .and_then(|id| nodes.iter().find(|n| n.node.config.node_id == id));
-        match known {
-            Some(node) => return node,
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            None => panic!("no leader among the running nodes"),
-        }
-    }
-}
-
-/// A node that is not an initial member: given the member list without itself, it waits
-/// to be added instead of forming a cluster.
-fn joiner(dir: &Path, id: u64, first: &Config) -> Config {
-    let mut c = iamd_tests::config(dir);
-    c.node_id = id;
-    c.initial_members = first.initial_members.clone();
-    c.listen = std::net::SocketAddr::from(([127, 0, 0, 1], iamd_tests::free_port().unwrap()));
-    c.peer_listen = std::net::SocketAddr::from(([127, 0, 0, 1], iamd_tests::free_port().unwrap()));
-    c.cluster_key_file = first.cluster_key_file.clone();
-    c.min_revision_wait_ms = 10_000;
-    c
-}
-
 fn ids(nodes: &Value) -> BTreeSet<u64> {
     nodes
         .as_array()
@@ -118,12 +89,17 @@ async fn iamctl_changes_the_membership_of_a_running_cluster() {
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     let paths: Vec<&Path> = dirs.iter().take(3).map(|d| d.path()).collect();
     let configs = iamd_tests::cluster_configs(&paths).unwrap();
-    let mut nodes = iamd_tests::start_three(&configs).await.unwrap();
+    let mut nodes = iamd_tests::start_all(&configs).await.unwrap();
     let creds: PathBuf = nodes
         .iter()
         .find_map(|n| n.root_credentials.clone())
         .unwrap();
-    let first = leader(&nodes).node.config.node_id;
+    let first = nodes[iamd_tests::leader(&nodes, Duration::from_secs(10))
+        .await
+        .unwrap()]
+    .node
+    .config
+    .node_id;
     let at = |nodes: &[Running], id: u64| -> usize {
         nodes
             .iter()
@@ -161,9 +137,10 @@ async fn iamctl_changes_the_membership_of_a_running_cluster() {
     );
 
     // --- a fourth node joins as a learner, catches up, and is promoted
-    let fourth = iamd_tests::start(joiner(dirs[3].path(), 4, &configs[0]))
-        .await
-        .unwrap();
+    let fourth =
+        iamd_tests::start(iamd_tests::joiner_config(dirs[3].path(), 4, &configs[0]).unwrap())
+            .await
+            .unwrap();
     let fourth_peer = fourth.peer_addr.to_string();
     nodes.push(fourth);
     let added = ok(

@@ -20,50 +20,40 @@ use std::sync::Arc;
 /// The allocator iamd's binary uses too.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use iam_api::v1 as pb;
 use iamd::server::Running;
+use iamd_tests::TestCluster;
+use iamd_tests::drive::{Run, closed_loop, flag, percentile};
 use iamd_tests::presigned::Presigned;
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort_unstable();
-    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
-
-async fn cluster(dirs: &[tempfile::TempDir]) -> Vec<Running> {
-    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
-    let configs = iamd_tests::cluster_configs(&paths).unwrap();
-    iamd_tests::start_three(&configs).await.unwrap()
+/// One line of results: throughput, p50 and p99 of a run.
+fn report(label: &str, unit: &str, run: &mut Run) {
+    println!(
+        "{label}: {:>7.0} {unit}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({} {unit})",
+        run.throughput(),
+        run.percentile(0.50).as_secs_f64() * 1e3,
+        run.percentile(0.99).as_secs_f64() * 1e3,
+        run.calls,
+    );
 }
 
 #[tokio::main]
 async fn main() {
-    let seconds = arg("--seconds", 5);
-    let samples = arg("--propagation-samples", 500) as usize;
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let nodes = cluster(&dirs).await;
-    let creds = iamd_tests::root_credentials(&nodes).unwrap();
-    let leader_id = nodes[0].node.raft.metrics().leader.unwrap();
-    let leader = nodes
-        .iter()
-        .find(|n| n.node.config.node_id == leader_id)
-        .unwrap();
-    for n in &nodes {
-        n.node
-            .wait_revision(leader.node.view.load().revision)
-            .await
-            .unwrap();
-    }
+    let seconds: u64 = flag("--seconds", 5).unwrap();
+    let samples: usize = flag("--propagation-samples", 500).unwrap();
+    let TestCluster {
+        nodes,
+        root: creds,
+        dirs,
+        ..
+    } = iamd_tests::start_cluster(3, |_| {}).await.unwrap();
+    let leader = &nodes[iamd_tests::leader(&nodes, Duration::from_secs(10))
+        .await
+        .unwrap()];
+    let leader_id = leader.node.config.node_id;
 
     println!(
         "3-node cluster on one machine, writes (TagUser) through the leader (node {leader_id}), {seconds} s per run"
@@ -79,9 +69,7 @@ async fn main() {
         .unwrap();
     let host = leader.client_addr.to_string();
     for concurrency in [1usize, 16, 64] {
-        let stop = Arc::new(AtomicBool::new(false));
-        let start = Instant::now();
-        let mut tasks = Vec::new();
+        let mut callers = Vec::new();
         for task in 0..concurrency {
             let channel = iamd_tests::channel(leader).await.unwrap();
             // Each task signs its own write once and sends it again and again: every call
@@ -94,35 +82,16 @@ async fn main() {
                 }],
                 ..Default::default()
             };
-            let presigned = Presigned::new(&creds, &host, "/iam.v1.Iam/TagUser", &write).unwrap();
-            let stop = Arc::clone(&stop);
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    presigned
-                        .call::<pb::TagUserResponse>(channel.clone())
-                        .await
-                        .unwrap();
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+            let presigned =
+                Arc::new(Presigned::new(&creds, &host, "/iam.v1.Iam/TagUser", &write).unwrap());
+            callers.push(move || {
+                let (presigned, channel) = (Arc::clone(&presigned), channel.clone());
+                async move { presigned.call::<pb::TagUserResponse>(channel).await.is_ok() }
+            });
         }
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut lat = Vec::new();
-        for t in tasks {
-            lat.extend(t.await.unwrap());
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        let n = lat.len();
-        println!(
-            "concurrency {concurrency:>2}: {:>7.0} writes/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({n} writes)",
-            n as f64 / elapsed,
-            pct(&mut lat, 0.50).as_secs_f64() * 1e3,
-            pct(&mut lat, 0.99).as_secs_f64() * 1e3,
-        );
+        let mut run = closed_loop(callers, Duration::from_secs(seconds)).await;
+        assert_eq!(run.errors, 0, "every write must succeed");
+        report(&format!("concurrency {concurrency:>2}"), "writes", &mut run);
     }
 
     // --- etcd, in the same run: small puts through its leader
@@ -169,13 +138,13 @@ async fn main() {
     }
     println!(
         "propagation to both followers after the acknowledgement: p50 {:.3} ms   p99 {:.3} ms   ({} writes)",
-        pct(&mut lat, 0.50).as_secs_f64() * 1e3,
-        pct(&mut lat, 0.99).as_secs_f64() * 1e3,
+        percentile(&mut lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&mut lat, 0.99).as_secs_f64() * 1e3,
         lat.len()
     );
 
     // --- disk use under a steady write load: the logs are compacted into snapshots
-    let soak = arg("--soak-writes", 100_000) as usize;
+    let soak: usize = flag("--soak-writes", 100_000).unwrap();
     if soak > 0 {
         soak_disk(leader, &creds, &dirs, soak).await;
     }
@@ -290,45 +259,30 @@ async fn etcd_runs(binary: &str, seconds: u64) {
     );
     let serial = Arc::new(AtomicUsize::new(0));
     for concurrency in [1usize, 16, 64] {
-        let stop = Arc::new(AtomicBool::new(false));
-        let start = Instant::now();
-        let mut tasks = Vec::new();
+        let mut callers = Vec::new();
         for _ in 0..concurrency {
             let ch = tonic::transport::Endpoint::from_shared(leader.clone())
                 .unwrap()
                 .connect()
                 .await
                 .unwrap();
-            let (stop, serial) = (Arc::clone(&stop), Arc::clone(&serial));
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let n = serial.fetch_add(1, Ordering::Relaxed);
-                    let t = Instant::now();
-                    iamd_tests::etcd::put(
-                        ch.clone(),
-                        format!("k{}", n % 1000).into_bytes(),
-                        format!("{n:016}").into_bytes(),
-                    )
-                    .await
-                    .unwrap();
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+            let serial = Arc::clone(&serial);
+            callers.push(move || {
+                let n = serial.fetch_add(1, Ordering::Relaxed);
+                let put = iamd_tests::etcd::put(
+                    ch.clone(),
+                    format!("k{}", n % 1000).into_bytes(),
+                    format!("{n:016}").into_bytes(),
+                );
+                async move { put.await.is_ok() }
+            });
         }
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut lat = Vec::new();
-        for t in tasks {
-            lat.extend(t.await.unwrap());
-        }
-        let n = lat.len();
-        println!(
-            "etcd concurrency {concurrency:>2}: {:>7.0} puts/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({n} puts)",
-            n as f64 / start.elapsed().as_secs_f64(),
-            pct(&mut lat, 0.50).as_secs_f64() * 1e3,
-            pct(&mut lat, 0.99).as_secs_f64() * 1e3,
+        let mut run = closed_loop(callers, Duration::from_secs(seconds)).await;
+        assert_eq!(run.errors, 0, "every put must succeed");
+        report(
+            &format!("etcd concurrency {concurrency:>2}"),
+            "puts",
+            &mut run,
         );
     }
     drop(cluster);

@@ -22,10 +22,10 @@ use std::sync::Arc;
 /// The allocator iamd's binary uses too.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use iam_api::v1 as pb;
+use iamd_tests::drive::{Run, closed_loop};
 use iamd_tests::presigned::Presigned;
 use tonic::transport::Channel;
 
@@ -73,88 +73,23 @@ struct DecisionOnly {
     decision: i32,
 }
 
-/// Latencies of one run.
-struct Stats {
-    calls: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Stats {
-    fn empty() -> Self {
-        Stats {
-            calls: 0,
-            errors: 0,
-            elapsed: Duration::ZERO,
-            latencies: Vec::new(),
-        }
-    }
-
-    fn absorb(&mut self, other: Stats) {
-        self.calls += other.calls;
-        self.errors += other.errors;
-        self.elapsed += other.elapsed;
-        self.latencies.extend(other.latencies);
-    }
-
-    fn throughput(&self) -> f64 {
-        self.calls as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn pct(&mut self, p: f64) -> Duration {
-        self.latencies.sort_unstable();
-        let i = ((self.latencies.len() as f64 * p) as usize)
-            .min(self.latencies.len().saturating_sub(1));
-        self.latencies.get(i).copied().unwrap_or_default()
-    }
-}
-
-async fn run<F, Fut>(channels: &[Channel], concurrency: usize, seconds: u64, call: F) -> Stats
+/// One closed-loop run of `call` with `concurrency` callers spread over `channels`.
+async fn run<F, Fut>(channels: &[Channel], concurrency: usize, seconds: u64, call: F) -> Run
 where
     F: Fn(Channel) -> Fut + Send + Sync + Clone + 'static,
     Fut: Future<Output = bool> + Send,
 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..concurrency {
-        let ch = channels[i % channels.len()].clone();
-        let stop = Arc::clone(&stop);
-        let call = call.clone();
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut errors) = (Vec::new(), 0usize);
-            while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                if call(ch.clone()).await {
-                    lat.push(t.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
-            (lat, errors)
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut stats = Stats {
-        calls: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-    };
-    for t in tasks {
-        let (lat, errors) = t.await.unwrap();
-        stats.calls += lat.len();
-        stats.errors += errors;
-        stats.latencies.extend(lat);
-    }
-    stats.elapsed = start.elapsed();
-    stats
+    let callers = (0..concurrency)
+        .map(|i| {
+            let (ch, call) = (channels[i % channels.len()].clone(), call.clone());
+            move || call(ch.clone())
+        })
+        .collect();
+    closed_loop(callers, Duration::from_secs(seconds)).await
 }
 
-fn report(name: &str, s: &mut Stats) {
-    let (p50, p99) = (s.pct(0.50), s.pct(0.99));
+fn report(name: &str, s: &mut Run) {
+    let (p50, p99) = (s.percentile(0.50), s.percentile(0.99));
     println!(
         "{name:<10} {:>10.0} calls/s   p50 {:>8.3} ms   p99 {:>8.3} ms   ({} calls, {} errors)",
         s.throughput(),
@@ -261,8 +196,8 @@ async fn main() {
     );
     // The machine's speed drifts: alternate short runs of each workload and add them up,
     // so both see the same conditions.
-    let mut h = Stats::empty();
-    let mut z = Stats::empty();
+    let mut h = Run::default();
+    let mut z = Run::default();
     for _ in 0..a.rounds {
         h.absorb(run(&channels, a.concurrency, a.seconds, health).await);
         z.absorb(run(&channels, a.concurrency, a.seconds, call.clone()).await);

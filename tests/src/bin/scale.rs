@@ -26,15 +26,8 @@ use iam_api::v1 as pb;
 use iam_store::model::Tag;
 use iam_store::{Op, Write};
 use iamd::node::{Node, now_ms};
+use iamd_tests::drive::{flag, percentile};
 use tokio::sync::Semaphore;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
-}
 
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -47,8 +40,7 @@ fn rss_mib() -> f64 {
 }
 
 fn p50(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
+    percentile(&mut v, 0.50)
 }
 
 async fn internal(node: &Arc<Node>, op: Op) {
@@ -217,11 +209,11 @@ fn load_ops(users: usize, roles: usize, policies: usize) -> (Vec<Op>, Vec<Op>) {
 #[tokio::main]
 async fn main() {
     let (users, roles, policies) = (
-        arg("--users", 100_000),
-        arg("--roles", 10_000),
-        arg("--policies", 20_000),
+        flag("--users", 100_000usize).unwrap(),
+        flag("--roles", 10_000usize).unwrap(),
+        flag("--policies", 20_000usize).unwrap(),
     );
-    let samples = arg("--samples", 200);
+    let samples = flag("--samples", 200usize).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let node = iamd_tests::start(iamd_tests::config(dir.path()))
         .await
