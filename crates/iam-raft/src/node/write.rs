@@ -120,6 +120,14 @@ impl<M: Machine> RaftNode<M> {
 /// The write error for a forward the leader at `addr` failed with `status`.
 fn from_forward_status(status: &tonic::Status, addr: &str) -> WriteError {
     tracing::debug!(code = ?status.code(), message = status.message(), addr, "forward failed");
+    // A status with a source was made on this side from a broken connection (an HTTP/2
+    // error, a reset stream), whatever its code: the leader may have applied the write,
+    // so it is retryable, never a refusal. Statuses the leader answered carry no source.
+    if std::error::Error::source(status).is_some() {
+        return WriteError::Unavailable {
+            leader: Some(addr.to_owned()),
+        };
+    }
     match status.code() {
         // Not the leader (any more), stopped, or not reachable: the leader it names, if any.
         Code::Unavailable => WriteError::Unavailable {
@@ -146,5 +154,28 @@ fn from_forward_status(status: &tonic::Status, addr: &str) -> WriteError {
             "leader at `{addr}` refused the write: {}",
             status.message()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_broken_connection_is_retryable_whatever_its_code() {
+        let mut broken = tonic::Status::internal("h2 protocol error: http2 error");
+        broken.set_source(Arc::new(std::io::Error::other("connection reset")));
+        assert!(matches!(
+            from_forward_status(&broken, "10.0.0.1:7301"),
+            WriteError::Unavailable { leader: Some(addr) } if addr == "10.0.0.1:7301"
+        ));
+        // The same code answered by the leader itself is a refusal.
+        let answered = tonic::Status::internal("cannot encode the response");
+        assert!(matches!(
+            from_forward_status(&answered, "10.0.0.1:7301"),
+            WriteError::Rejected(_)
+        ));
     }
 }
