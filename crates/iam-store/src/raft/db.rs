@@ -1,38 +1,90 @@
-//! The one sled database behind a node's Raft storage, and its trees.
+//! The one sled database behind a node's Raft storage, its trees, and the thread that makes
+//! writes durable.
 //!
 //! sled stays private to this crate: nothing public names a sled type, so the storage engine
 //! can be replaced without touching the Raft code.
+//!
+//! # Durability
+//!
+//! One thread per database (`raft-sync`) does every fsync. Whoever needs writes durable
+//! queues a waiter; the thread takes every waiter queued, flushes sled once for all of them
+//! (group commit) and answers them in the order they came. So an append, a vote and an
+//! applied batch waiting at the same moment share one fsync, no async task ever blocks on
+//! the disk, and openraft's core never waits for the log's fsync (see
+//! [`Db::flush_then`]). The thread holds the database only while it flushes: once every
+//! handle is dropped the directory is released and the thread ends.
 
 use std::fmt;
 use std::io;
 use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+
+use openraft::storage::IOFlushed;
+
+use super::type_config::TypeConfig;
 
 /// The sled trees of one node, shared by the log store and the state machine store.
 ///
 /// Cloning is cheap: sled handles are reference counted.
 #[derive(Clone)]
 pub(crate) struct Db {
-    db: sled::Db,
+    /// Keeps the database open: the sync thread holds only a weak reference.
+    _db: Arc<sled::Db>,
     /// Log entries, keyed by the big-endian log index.
     pub(crate) log: sled::Tree,
     /// Vote, committed log id and last purged log id.
     pub(crate) meta: sled::Tree,
     /// The current snapshot: its metadata and its data.
     pub(crate) snapshot: sled::Tree,
+    /// Waiters for the `raft-sync` thread.
+    sync: mpsc::Sender<Waiter>,
+}
+
+/// Someone waiting for the writes made before it queued to be durable.
+enum Waiter {
+    /// An append: openraft's callback.
+    Append(IOFlushed<TypeConfig>),
+    /// An async caller of [`Db::flush`].
+    Task(tokio::sync::oneshot::Sender<io::Result<()>>),
+}
+
+impl Waiter {
+    fn answer(self, result: &io::Result<()>) {
+        let result = match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        };
+        match self {
+            Waiter::Append(callback) => callback.io_completed(result),
+            // A caller that went away no longer waits.
+            Waiter::Task(tx) => drop(tx.send(result)),
+        }
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::other("the raft storage is closed")
 }
 
 impl Db {
-    /// Opens (or creates) the database in the directory `path`.
+    /// Opens (or creates) the database in the directory `path` and starts its sync thread.
     pub(crate) fn open(path: &Path) -> io::Result<Self> {
-        let db = sled::Config::new().path(path).open()?;
+        let db = Arc::new(sled::Config::new().path(path).open()?);
         let log = db.open_tree("log")?;
         let meta = db.open_tree("meta")?;
         let snapshot = db.open_tree("snapshot")?;
+        let (sync, waiters) = mpsc::channel();
+        let weak = Arc::downgrade(&db);
+        std::thread::Builder::new()
+            .name("raft-sync".into())
+            .spawn(move || sync_loop(&weak, &waiters))?;
         Ok(Self {
-            db,
+            _db: db,
             log,
             meta,
             snapshot,
+            sync,
         })
     }
 
@@ -41,8 +93,36 @@ impl Db {
     /// sled writes in order and flushes the whole database, so this also covers the writes
     /// of the other store sharing it.
     pub(crate) async fn flush(&self) -> io::Result<()> {
-        self.db.flush_async().await?;
-        Ok(())
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.sync.send(Waiter::Task(tx)).map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// Calls `callback` once every write so far is durable, without waiting for it.
+    pub(crate) fn flush_then(&self, callback: IOFlushed<TypeConfig>) {
+        if let Err(mpsc::SendError(waiter)) = self.sync.send(Waiter::Append(callback)) {
+            waiter.answer(&Err(closed()));
+        }
+    }
+}
+
+/// The `raft-sync` thread: one flush per round for every waiter queued before it began.
+fn sync_loop(db: &Weak<sled::Db>, waiters: &mpsc::Receiver<Waiter>) {
+    while let Ok(first) = waiters.recv() {
+        let mut round = vec![first];
+        round.extend(waiters.try_iter());
+        // Hold the database only for the flush, so that the last report comes after the
+        // thread let go of it.
+        let result = match db.upgrade() {
+            Some(db) => db.flush().map(drop).map_err(io::Error::from),
+            None => Err(closed()),
+        };
+        if let Err(e) = &result {
+            tracing::error!(error = %e, waiters = round.len(), "cannot flush the raft storage");
+        }
+        for waiter in round {
+            waiter.answer(&result);
+        }
     }
 }
 

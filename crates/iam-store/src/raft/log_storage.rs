@@ -1,24 +1,28 @@
 //! [`RaftLogStorage`] for [`LogStore`]: the writes, and where they become durable.
 //!
-//! - `append` writes the entries in one sled batch, flushes, and only then reports them
-//!   flushed to openraft;
-//! - `save_vote` and `save_committed` flush before returning;
+//! - `append` writes the entries in one sled batch and returns; the sync thread reports them
+//!   flushed to openraft once an fsync covers them (see [`Db`]), so the core never waits on
+//!   the disk for the log;
+//! - `save_vote` flushes before returning; `save_committed` only writes: the state machine
+//!   store flushes after applying, before it answers a proposer or publishes the state, so
+//!   no state is seen before the committed id it is replayed to at a restart is durable;
 //! - `truncate_after` removes the tail in one atomic batch and flushes;
-//! - `purge` removes the head and records the purged log id in one transaction, so the log
-//!   never has a hole; it does not flush: a purge lost in a crash only leaves entries that
-//!   openraft purges again.
+//! - `purge` records the purged log id and hides the entries up to it at once; the entries
+//!   themselves leave the tree a few at a time in the batches of later appends, oldest
+//!   first, so that removing thousands after a snapshot never stalls the core, and the log
+//!   never has a hole. sled recovers its log in order up to the first torn write, so a crash
+//!   can lose the purge record only together with every removal after it; a purge lost in
+//!   a crash only leaves entries that openraft purges again.
+//!
+//! [`Db`]: super::db::Db
 
 use std::io;
 
-use openraft::OptionalSend;
-use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
-use sled::Transactional;
-use sled::transaction::TransactionError;
-
 use super::codec::{index_key, to_json};
-use super::db::Db;
 use super::log_store::{COMMITTED_KEY, LogStore, PURGED_KEY, VOTE_KEY};
 use super::type_config::{Entry, LogId, TypeConfig, Vote};
+use openraft::OptionalSend;
+use openraft::storage::{IOFlushed, LogState, RaftLogStorage};
 
 impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
@@ -45,8 +49,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        self.write_meta(COMMITTED_KEY, &committed)?;
-        self.db.flush().await
+        // No fsync here, on openraft's core: the state machine store flushes after applying
+        // and before anyone sees the result (see `StateMachineStore::apply`), which makes
+        // this value durable first.
+        self.write_meta(COMMITTED_KEY, &committed)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
@@ -63,29 +69,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let mut batch = sled::Batch::default();
-        let mut last = None;
+        let mut appended = 0_usize;
         for entry in entries {
             batch.insert(
                 &index_key(entry.log_id.index),
                 to_json(&entry, "log entry")?,
             );
-            last = Some(entry.log_id.index);
+            appended += 1;
+        }
+        if self.leftovers {
+            self.leftovers = self.remove_purged(&mut batch, appended)?;
         }
         self.db.log.apply_batch(batch)?;
-
-        // The callback is openraft's durability promise: only after the flush.
-        match self.db.flush().await {
-            Ok(()) => {
-                tracing::trace!(last_index = ?last, "raft log appended and flushed");
-                callback.io_completed(Ok(()));
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot flush the raft log");
-                callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
-                Err(e)
-            }
-        }
+        // The callback is openraft's durability promise: the sync thread calls it after the
+        // fsync.
+        self.db.flush_then(callback);
+        Ok(())
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
@@ -106,36 +105,148 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         if self.last_purged()?.is_some_and(|purged| purged >= log_id) {
             return Ok(());
         }
-        // Thousands of keys go at once after a snapshot: off the async workers, so that
-        // replication and client calls go on meanwhile (openraft awaits it before the next
-        // storage call, so the order of log operations is unchanged).
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || purge_upto(&db, &log_id))
-            .await
-            .map_err(|e| io::Error::other(format!("raft log purge did not finish: {e}")))?
+        self.write_meta(PURGED_KEY, &log_id)?;
+        self.set_purged(&log_id);
+        self.leftovers = true;
+        tracing::debug!(upto_index = log_id.index, "raft log purged");
+        Ok(())
     }
 }
 
-/// Removes the log entries up to `log_id` and records it as purged, in one transaction: a
-/// crash keeps both or neither.
-fn purge_upto(db: &Db, log_id: &LogId) -> Result<(), io::Error> {
-    let mut batch = sled::Batch::default();
-    let mut removed = 0_u64;
-    for key in db.log.range(..=index_key(log_id.index)).keys() {
-        batch.remove(key?);
-        removed += 1;
+/// Purged entries removed per append: at least this many, and more under load.
+const REMOVED_PER_APPEND: usize = 64;
+
+impl LogStore {
+    /// Adds to `batch` the removal of the oldest purged entries still in the tree: at least
+    /// [`REMOVED_PER_APPEND`], and twice the `appended` entries, so removal outpaces any
+    /// write load. Answers whether purged entries may remain.
+    fn remove_purged(&self, batch: &mut sled::Batch, appended: usize) -> io::Result<bool> {
+        let limit = REMOVED_PER_APPEND.max(appended.saturating_mul(2));
+        let mut removed = 0_usize;
+        for key in self
+            .db
+            .log
+            .range(..index_key(self.first_kept()))
+            .keys()
+            .take(limit)
+        {
+            batch.remove(key?);
+            removed += 1;
+        }
+        Ok(removed == limit)
     }
-    let purged = to_json(log_id, PURGED_KEY)?;
-    (&db.log, &db.meta)
-        .transaction(|(log, meta)| {
-            log.apply_batch(&batch)?;
-            meta.insert(PURGED_KEY, purged.as_slice())?;
-            Ok(())
-        })
-        .map_err(|e: TransactionError<()>| match e {
-            TransactionError::Storage(e) => io::Error::from(e),
-            TransactionError::Abort(()) => io::Error::other("raft log purge aborted"),
-        })?;
-    tracing::debug!(upto_index = log_id.index, removed, "raft log purged");
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::EntryPayload;
+    use openraft::storage::{RaftLogReader, RaftLogStorageExt};
+    use openraft::type_config::TypeConfigExt;
+
+    use super::*;
+    use crate::raft::codec::key_index;
+    use crate::raft::db::Db;
+
+    fn log_id(index: u64) -> LogId {
+        openraft::testing::log_id::<TypeConfig>(1, 1, index)
+    }
+
+    fn blanks(indexes: std::ops::Range<u64>) -> Vec<Entry> {
+        indexes
+            .map(|i| Entry {
+                log_id: log_id(i),
+                payload: EntryPayload::Blank,
+            })
+            .collect()
+    }
+
+    fn tree_indexes(store: &LogStore) -> Vec<u64> {
+        store
+            .db
+            .log
+            .iter()
+            .keys()
+            .map(|k| key_index(&k.unwrap()).unwrap())
+            .collect()
+    }
+
+    async fn read_all(store: &mut LogStore) -> Vec<u64> {
+        let entries = store.try_get_log_entries(..).await.unwrap();
+        entries.iter().map(|e| e.log_id.index).collect()
+    }
+
+    #[tokio::test]
+    async fn purge_hides_at_once_and_later_appends_remove_the_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = LogStore::new(Db::open(dir.path()).unwrap()).unwrap();
+        store.blocking_append(blanks(0..300)).await.unwrap();
+
+        store.purge(log_id(199)).await.unwrap();
+        assert_eq!(read_all(&mut store).await, (200..300).collect::<Vec<_>>());
+        let state = store.get_log_state().await.unwrap();
+        assert_eq!(state.last_purged_log_id, Some(log_id(199)));
+        assert_eq!(state.last_log_id, Some(log_id(299)));
+        assert_eq!(tree_indexes(&store).len(), 300, "removal waits for appends");
+
+        // One entry per append: each removes REMOVED_PER_APPEND purged entries, oldest first.
+        store.blocking_append(blanks(300..301)).await.unwrap();
+        let left = tree_indexes(&store);
+        assert_eq!(left.first(), Some(&(REMOVED_PER_APPEND as u64)));
+        assert_eq!(left.last(), Some(&300));
+        for i in 301..305 {
+            store.blocking_append(blanks(i..i + 1)).await.unwrap();
+        }
+        assert_eq!(tree_indexes(&store), (200..305).collect::<Vec<_>>());
+        assert!(!store.leftovers, "every purged entry is gone");
+    }
+
+    #[tokio::test]
+    async fn purged_entries_left_at_a_restart_stay_hidden_then_go() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = LogStore::new(Db::open(dir.path()).unwrap()).unwrap();
+            store.blocking_append(blanks(0..100)).await.unwrap();
+            store.purge(log_id(49)).await.unwrap();
+            store.db.flush().await.unwrap();
+        }
+        let mut store = LogStore::new(Db::open(dir.path()).unwrap()).unwrap();
+        assert_eq!(read_all(&mut store).await, (50..100).collect::<Vec<_>>());
+        assert_eq!(store.try_get_log_entries(10..60).await.unwrap().len(), 10);
+        store.blocking_append(blanks(100..101)).await.unwrap();
+        assert_eq!(tree_indexes(&store), (50..101).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_log_purged_whole_reports_the_purged_id_as_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = LogStore::new(Db::open(dir.path()).unwrap()).unwrap();
+        store.blocking_append(blanks(0..10)).await.unwrap();
+        store.purge(log_id(9)).await.unwrap();
+        let state = store.get_log_state().await.unwrap();
+        assert_eq!(state.last_purged_log_id, Some(log_id(9)));
+        assert_eq!(state.last_log_id, Some(log_id(9)));
+        assert!(read_all(&mut store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn every_append_is_reported_flushed_and_the_database_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = LogStore::new(Db::open(dir.path()).unwrap()).unwrap();
+        let mut receivers = Vec::new();
+        for i in 0..20 {
+            let (tx, rx) = TypeConfig::oneshot();
+            store
+                .append(blanks(i..i + 1), IOFlushed::signal(tx))
+                .await
+                .unwrap();
+            receivers.push(rx);
+        }
+        for rx in receivers {
+            rx.await.unwrap().unwrap();
+        }
+        drop(store);
+        // Nothing holds the directory once every append was reported and the store is gone.
+        let reopened = LogStore::new(Db::open(dir.path()).unwrap()).unwrap();
+        assert_eq!(tree_indexes(&reopened), (0..20).collect::<Vec<_>>());
+    }
 }

@@ -4,10 +4,15 @@
 //! id and the last purged log id live in the `meta` tree. Every value is JSON. Writes come
 //! only through `&mut self` (openraft serializes them); clones handed out as log readers
 //! only read, and see every write at once because they share the sled trees.
+//!
+//! Purged entries leave the tree lazily (see [`LogStore::purge`](super::log_storage)): below
+//! `first_kept` the tree may still hold some, which nothing reads.
 
 use std::fmt;
 use std::io;
 use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use openraft::OptionalSend;
 use openraft::storage::RaftLogReader;
@@ -31,11 +36,37 @@ pub(crate) const PURGED_KEY: &str = "last_purged";
 #[derive(Clone)]
 pub struct LogStore {
     pub(crate) db: Db,
+    /// The index of the first entry not purged (0 while nothing was purged), shared by the
+    /// clones: entries below it are never read, even while the tree still holds them.
+    pub(crate) first_kept: Arc<AtomicU64>,
+    /// Whether the tree may still hold purged entries, for the writer to remove.
+    pub(crate) leftovers: bool,
 }
 
 impl LogStore {
-    pub(crate) fn new(db: Db) -> Self {
-        Self { db }
+    /// The log store on `db`, knowing what was purged before.
+    pub(crate) fn new(db: Db) -> io::Result<Self> {
+        let mut store = Self {
+            db,
+            first_kept: Arc::new(AtomicU64::new(0)),
+            leftovers: false,
+        };
+        if let Some(purged) = store.last_purged()? {
+            store.set_purged(&purged);
+            store.leftovers = true;
+        }
+        Ok(store)
+    }
+
+    /// Hides the entries up to `purged` from every reader.
+    pub(crate) fn set_purged(&self, purged: &LogId) {
+        self.first_kept
+            .store(purged.index.saturating_add(1), Ordering::Release);
+    }
+
+    /// The index of the first entry not purged.
+    pub(crate) fn first_kept(&self) -> u64 {
+        self.first_kept.load(Ordering::Acquire)
     }
 
     /// Reads and decodes the meta value under `key`.
@@ -57,17 +88,19 @@ impl LogStore {
         self.read_meta(PURGED_KEY)
     }
 
-    /// The id of the last entry present in the log, if any.
+    /// The id of the last entry present in the log and not purged, if any.
     pub(crate) fn last_present(&self) -> io::Result<Option<LogId>> {
         match self.db.log.last()? {
+            Some((key, _)) if key_index(&key)? < self.first_kept() => Ok(None),
             Some((key, value)) => Ok(Some(decode_entry(&key, &value)?.log_id)),
             None => Ok(None),
         }
     }
 
     /// Reads the present entries with `start <= index < end` (`end` `None`: to the last),
-    /// checking that they are consecutive.
+    /// checking that they are consecutive; purged entries are never read.
     pub(crate) fn read_entries(&self, start: u64, end: Option<u64>) -> io::Result<Vec<Entry>> {
+        let start = start.max(self.first_kept());
         let iter = match end {
             Some(end) if end <= start => return Ok(Vec::new()),
             Some(end) => self.db.log.range(index_key(start)..index_key(end)),
@@ -143,7 +176,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
 
 impl fmt::Debug for LogStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LogStore").finish_non_exhaustive()
+        f.debug_struct("LogStore")
+            .field("first_kept", &self.first_kept())
+            .finish_non_exhaustive()
     }
 }
 

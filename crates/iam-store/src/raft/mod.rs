@@ -15,11 +15,17 @@
 //! - **One sled database per node** (see [`open`]) with three trees: `log` (entries keyed by
 //!   the big-endian index), `meta` (vote, committed and last purged log ids) and `snapshot`
 //!   (the current snapshot). sled types never appear in the public API.
-//! - **Durability**: [`LogStore`] flushes sled before it reports an append done, before
-//!   `save_vote` and `save_committed` return, and after a truncation. Snapshots are flushed
-//!   when built or installed. The machine itself is in memory only: on restart it is rebuilt
-//!   from the stored snapshot plus the committed entries after it, which openraft re-applies
-//!   because `committed` is persisted.
+//! - **Durability**: one sync thread per database does every fsync, for everyone waiting at
+//!   that moment (group commit; see `db.rs`). [`LogStore`] reports an append flushed only
+//!   once an fsync covers it, without making openraft's core wait for it; `save_vote` and a
+//!   truncation wait for their flush. `save_committed` only writes: [`StateMachineStore`]
+//!   flushes after applying a batch and before it answers the proposers or publishes the
+//!   state, so the committed id is durable before anyone sees the state it leads to.
+//!   Snapshots are flushed when built or installed. The machine itself is in memory only: on
+//!   restart it is rebuilt from the stored snapshot plus the committed entries after it,
+//!   which openraft re-applies because `committed` is persisted. sled recovers its log in
+//!   order up to the first torn write, so what a crash keeps is always a prefix of the
+//!   writes.
 //! - **The machine** stays behind an `Arc`, owned by the state machine store (openraft hands
 //!   it `&mut self`); a snapshot builder shares the `Arc` and the next write copies the
 //!   machine once, so building a snapshot never blocks applying.
@@ -69,5 +75,5 @@ pub fn open<M: Machine>(
 ) -> io::Result<(LogStore, StateMachineStore<M>)> {
     let db = db::Db::open(path)?;
     let state_machine = StateMachineStore::load(db.clone(), hook)?;
-    Ok((LogStore::new(db), state_machine))
+    Ok((LogStore::new(db)?, state_machine))
 }

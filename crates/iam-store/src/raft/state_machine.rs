@@ -36,6 +36,8 @@ pub struct StateMachineStore<M: Machine> {
     last_membership: StoredMembership,
     snapshots: SnapshotStore,
     hook: Option<AppliedHook<M>>,
+    /// To flush before answering (see `apply`).
+    db: Db,
 }
 
 impl<M: Machine> StateMachineStore<M> {
@@ -45,8 +47,9 @@ impl<M: Machine> StateMachineStore<M> {
             machine: Arc::default(),
             last_applied: None,
             last_membership: StoredMembership::default(),
-            snapshots: SnapshotStore::new(db),
+            snapshots: SnapshotStore::new(db.clone()),
             hook,
+            db,
         };
         if let Some(stored) = store.snapshots.load()? {
             let machine = image::decode::<M>(&stored.meta, &stored.data)?;
@@ -128,22 +131,29 @@ impl<M: Machine> RaftStateMachine<TypeConfig> for StateMachineStore<M> {
     where
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
-        let mut applied = 0_usize;
+        let mut answers = Vec::new();
         while let Some((entry, responder)) = entries.try_next().await? {
             let response = self.apply_entry(entry)?;
+            answers.push((responder, response));
+        }
+        if answers.is_empty() {
+            return Ok(());
+        }
+        // Before anyone sees the result: make durable the committed log id openraft saved
+        // (unflushed) before handing these entries over, so that a restart replays at least
+        // as far as any state a client saw.
+        self.db.flush().await?;
+        tracing::trace!(
+            entries = answers.len(),
+            log_index = ?self.last_applied.map(|id| id.index),
+            "applied"
+        );
+        for (responder, response) in answers {
             if let Some(responder) = responder {
                 responder.send(response);
             }
-            applied += 1;
         }
-        if applied > 0 {
-            tracing::trace!(
-                entries = applied,
-                log_index = ?self.last_applied.map(|id| id.index),
-                "applied"
-            );
-            self.publish();
-        }
+        self.publish();
         Ok(())
     }
 
