@@ -1,5 +1,7 @@
 //! The request being authorized: who, what action, which resource, and the context keys.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use crate::principal::{Caller, CallerKind};
@@ -14,15 +16,28 @@ pub enum ContextValue {
 }
 
 /// The context keys of a request. Key names are case-insensitive.
+///
+/// A context may stand on a shared base (see [`Context::on`]): the keys that are the same
+/// for every request of a principal, such as its tags, are prepared once and only the
+/// request's own keys are inserted per request. A key set here hides the base's.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     values: FxHashMap<Box<str>, ContextValue>,
+    base: Option<Arc<Context>>,
 }
 
 impl Context {
     /// An empty context.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty context standing on `base`: every key of `base` is visible until set here.
+    pub fn on(base: Arc<Context>) -> Self {
+        Self {
+            values: FxHashMap::default(),
+            base: Some(base),
+        }
     }
 
     /// Sets a key, replacing any earlier value of the same key (in any letter case).
@@ -38,20 +53,37 @@ impl Context {
     /// The value of a key, whatever its letter case.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
         if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.values.get(key.to_ascii_lowercase().as_str())
+            self.get_lowercase(&key.to_ascii_lowercase())
         } else {
-            self.values.get(key)
+            self.get_lowercase(key)
         }
     }
 
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.values.len()
+    /// The value of a lowercased key, here or in the base.
+    fn get_lowercase(&self, key: &str) -> Option<&ContextValue> {
+        match self.values.get(key) {
+            Some(value) => Some(value),
+            None => self.base.as_deref().and_then(|b| b.get_lowercase(key)),
+        }
     }
 
-    /// True when no key is set.
+    /// Number of keys, the base's included.
+    pub fn len(&self) -> usize {
+        let hidden = |b: &Context| {
+            self.values
+                .keys()
+                .filter(|k| b.get_lowercase(k).is_some())
+                .count()
+        };
+        match self.base.as_deref() {
+            Some(b) => self.values.len() + b.len() - hidden(b),
+            None => self.values.len(),
+        }
+    }
+
+    /// True when no key is set, here or in the base.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 }
 
@@ -112,7 +144,7 @@ impl<'a> Request<'a> {
     /// from the principal (`aws:username`, `aws:PrincipalArn`, `aws:PrincipalAccount`,
     /// `aws:PrincipalType`, and `aws:userid` where it follows from the ARN).
     pub(crate) fn lookup(&self, key: &str) -> Lookup<'_> {
-        if let Some(value) = self.context.values.get(key) {
+        if let Some(value) = self.context.get_lowercase(key) {
             return match value {
                 ContextValue::Single(s) => Lookup::Single(s),
                 ContextValue::Multi(v) => Lookup::Multi(v),
@@ -139,5 +171,58 @@ impl<'a> Request<'a> {
             },
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn single(v: &str) -> ContextValue {
+        ContextValue::Single(v.into())
+    }
+
+    #[test]
+    fn a_context_on_a_base_sees_the_base_and_hides_what_it_sets_again() {
+        let mut base = Context::new();
+        base.insert_single("aws:PrincipalTag/desk", "delta");
+        base.insert_single("aws:SourceIp", "10.0.0.1");
+        let base = Arc::new(base);
+
+        let mut ctx = Context::on(Arc::clone(&base));
+        ctx.insert_single("AWS:SOURCEIP", "10.9.9.9");
+        ctx.insert_single("aws:RequestedRegion", "eu-west-1");
+
+        assert_eq!(ctx.get("aws:principaltag/DESK"), Some(&single("delta")));
+        assert_eq!(ctx.get("aws:SourceIp"), Some(&single("10.9.9.9")));
+        assert_eq!(base.get("aws:SourceIp"), Some(&single("10.0.0.1")));
+        assert_eq!(ctx.get("aws:requestedregion"), Some(&single("eu-west-1")));
+        assert_eq!(ctx.get("aws:MissingKey"), None);
+        assert_eq!(ctx.len(), 3, "the key set again counts once");
+        assert!(!Context::on(base).is_empty());
+        assert!(Context::on(Arc::new(Context::new())).is_empty());
+    }
+
+    #[test]
+    fn conditions_read_the_base_through_a_request() {
+        let mut base = Context::new();
+        base.insert_single("aws:PrincipalTag/team", "quant");
+        let ctx = Context::on(Arc::new(base));
+        let req = Request::new(
+            "arn:aws:iam::111111111111:user/alice",
+            "111111111111",
+            "111111111111",
+            "s3:GetObject",
+            "*",
+            &ctx,
+        );
+        assert!(matches!(
+            req.lookup("aws:principaltag/team"),
+            Lookup::Single("quant")
+        ));
+        assert!(matches!(
+            req.lookup("aws:username"),
+            Lookup::Single("alice")
+        ));
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use iam_policy::{Context, ContextValue, Policies, Request, evaluate};
+use iam_policy::{Context, Policies, Request, evaluate};
 use iam_raft::RaftNode;
 use iam_store::view::{AuthzView, PrincipalKind, PrincipalView};
 use iam_store::{IamState, Op, Outcome, Write};
@@ -38,23 +38,16 @@ pub fn now_ms() -> i64 {
 /// The context keys the node adds to every decision, as AWS does: the time, and the
 /// principal's tags.
 pub fn base_context(principal: &PrincipalView) -> Context {
-    let mut ctx = Context::new();
+    // The tag keys were prepared when the view was built; only the clock is per request.
+    let mut ctx = Context::on(Arc::clone(&principal.tag_context));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
-        .as_secs();
-    ctx.insert_single("aws:EpochTime", now.to_string());
-    ctx.insert_single("aws:CurrentTime", now.to_string());
+        .as_secs()
+        .to_string();
+    ctx.insert_single("aws:EpochTime", now.clone());
+    ctx.insert_single("aws:CurrentTime", now);
     ctx.insert_single("aws:SecureTransport", "false");
-    for tag in &principal.tags {
-        ctx.insert_single(&format!("aws:PrincipalTag/{}", tag.key), tag.value.clone());
-    }
-    if !principal.tags.is_empty() {
-        ctx.insert(
-            "aws:PrincipalTagKeys",
-            ContextValue::Multi(principal.tags.iter().map(|t| t.key.clone()).collect()),
-        );
-    }
     ctx
 }
 

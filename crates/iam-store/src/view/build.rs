@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use iam_policy::{Policy, PolicyKind, PolicySet};
+use iam_policy::{Context, ContextValue, Policy, PolicyKind, PolicySet};
 use rustc_hash::FxHashMap;
 
 use super::{AuthzView, KeyView, PrincipalKind, PrincipalView};
 use crate::library;
-use crate::model::{Account, Permissions};
+use crate::model::{Account, Permissions, Tag};
 use crate::state::{Changes, IamState};
 
 /// Owns the compiled-policy caches and publishes new views.
@@ -148,6 +148,7 @@ impl ViewBuilder {
             identity,
             boundary: self.boundary(account, user.boundary.as_deref()),
             tags: user.tags.clone(),
+            tag_context: tag_context(&user.tags),
             trust: None,
             max_session_duration: 0,
         };
@@ -176,6 +177,7 @@ impl ViewBuilder {
             identity,
             boundary: self.boundary(account, role.boundary.as_deref()),
             tags: role.tags.clone(),
+            tag_context: tag_context(&role.tags),
             trust: compile(&role.assume_role_policy, PolicyKind::Trust).map(Arc::new),
             max_session_duration: role.max_session_duration,
         };
@@ -293,9 +295,26 @@ fn root_view(account: &Account) -> PrincipalView {
         identity: PolicySet::default(),
         boundary: None,
         tags: Vec::new(),
+        tag_context: Arc::default(),
         trust: None,
         max_session_duration: 0,
     }
+}
+
+/// The context keys AWS derives from a principal's tags: `aws:PrincipalTag/KEY` for each
+/// tag, and `aws:PrincipalTagKeys` when there is any.
+pub fn tag_context(tags: &[Tag]) -> Arc<Context> {
+    let mut ctx = Context::new();
+    for tag in tags {
+        ctx.insert_single(&format!("aws:PrincipalTag/{}", tag.key), tag.value.clone());
+    }
+    if !tags.is_empty() {
+        ctx.insert(
+            "aws:PrincipalTagKeys",
+            ContextValue::Multi(tags.iter().map(|t| t.key.clone()).collect()),
+        );
+    }
+    Arc::new(ctx)
 }
 
 fn put_key(view: &mut AuthzView, state: &IamState, id: &str) {

@@ -11,11 +11,11 @@ mod shards;
 
 use std::sync::Arc;
 
-use iam_policy::{Policy, PolicySet};
+use iam_policy::{Context, Policy, PolicySet};
 
 use crate::model::{KeyStatus, Tag};
 
-pub use build::ViewBuilder;
+pub use build::{ViewBuilder, tag_context};
 pub use shards::Shards;
 
 /// What kind of principal an entry is.
@@ -42,6 +42,10 @@ pub struct PrincipalView {
     /// The permissions boundary.
     pub boundary: Option<PolicySet>,
     pub tags: Vec<Tag>,
+    /// The context keys that come from the tags (`aws:PrincipalTag/…` and
+    /// `aws:PrincipalTagKeys`), prepared at write time as the base of every request's
+    /// context (see [`iam_policy::Context::on`]).
+    pub tag_context: Arc<Context>,
     /// A role's trust policy.
     pub trust: Option<Arc<Policy>>,
     /// A role's `MaxSessionDuration`.
