@@ -2,6 +2,8 @@
 //! from the two others while clients keep writing and reading a register on every node.
 //! The cut-off node refuses writes and linearizable reads, the majority carries on, all
 //! nodes converge to one state after healing, and the clients' history is linearizable.
+//! A follower cut off alone refuses the same, says its local answers are stale, and
+//! catches up after healing.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -203,6 +205,101 @@ async fn a_cut_off_leader_answers_a_write_instead_of_holding_it() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cut_off_follower_refuses_says_it_is_stale_and_catches_up_after_healing() {
+    let Cluster {
+        net,
+        nodes,
+        root,
+        _dirs,
+    } = Cluster::start().await;
+    let lead = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
+    let cut = (0..3).find(|&i| i != lead).unwrap();
+    let other = (0..3).find(|&i| i != lead && i != cut).unwrap();
+    create_user(&nodes[lead], &root, "before-the-cut")
+        .await
+        .unwrap();
+    converge(&nodes, Duration::from_secs(10)).await;
+
+    // --- one follower is cut off; the leader and the other follower go on
+    net.isolate(id(&nodes[cut]));
+    let during = create_user(&nodes[other], &root, "written-while-cut")
+        .await
+        .unwrap();
+    nodes[lead].node.wait_revision(during).await.unwrap();
+    let answer = authorize_linearizable(&nodes[other], &root, "written-while-cut")
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.principal_arn,
+        "arn:aws:iam::111111111111:user/written-while-cut"
+    );
+    assert_eq!(
+        nodes[lead].node.raft.metrics().leader,
+        Some(id(&nodes[lead])),
+        "a follower's loss does not disturb the leader"
+    );
+
+    // --- the cut-off follower refuses writes and linearizable reads
+    let refused = create_user(&nodes[cut], &root, "written-on-the-cut-follower").await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|status| REFUSED.contains(&status.code())),
+        "the cut-off follower refuses the write: {refused:?}"
+    );
+    let refused = authorize_linearizable(&nodes[cut], &root, "before-the-cut").await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|status| REFUSED.contains(&status.code())),
+        "the cut-off follower refuses a linearizable read: {refused:?}"
+    );
+
+    // --- its local reads go on from memory, saying they are stale once past the bound
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let local = loop {
+        let answer = authorize_local(&nodes[cut], &root, "before-the-cut")
+            .await
+            .unwrap();
+        if answer.stale || Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(local.stale, "a follower cut off from the leader says so");
+    assert_eq!(
+        local.principal_arn,
+        "arn:aws:iam::111111111111:user/before-the-cut"
+    );
+    let fresh = authorize_local(&nodes[other], &root, "written-while-cut")
+        .await
+        .unwrap();
+    assert!(!fresh.stale, "a follower in contact is not stale");
+
+    // --- healed: it catches up, takes writes again, and every node holds one state
+    net.heal();
+    create_user(&nodes[cut], &root, "written-after-healing")
+        .await
+        .unwrap();
+    converge(&nodes, Duration::from_secs(20)).await;
+    for node in &nodes {
+        let has = |name: &str| has_user(node, name);
+        assert!(has("before-the-cut") && has("written-while-cut") && has("written-after-healing"));
+        assert!(
+            !has("written-on-the-cut-follower"),
+            "the refused write is gone"
+        );
+    }
+    let caught_up = authorize_local(&nodes[cut], &root, "written-while-cut")
+        .await
+        .unwrap();
+    assert!(!caught_up.stale, "in contact again");
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
 /// Three nodes whose peer links run through a fault proxy.
 struct Cluster {
     net: FaultNet,
@@ -293,13 +390,32 @@ async fn authorize_linearizable(
     root: &SigningCredentials,
     user: &str,
 ) -> Result<pb::AuthorizeResponse, tonic::Status> {
+    authorize(node, root, user, pb::Consistency::Linearizable).await
+}
+
+/// Asks `node`, from its memory (the default consistency), whether `user` may read its own
+/// register.
+async fn authorize_local(
+    node: &Running,
+    root: &SigningCredentials,
+    user: &str,
+) -> Result<pb::AuthorizeResponse, tonic::Status> {
+    authorize(node, root, user, pb::Consistency::Local).await
+}
+
+async fn authorize(
+    node: &Running,
+    root: &SigningCredentials,
+    user: &str,
+    consistency: pb::Consistency,
+) -> Result<pb::AuthorizeResponse, tonic::Status> {
     let mut request = tonic::Request::new(pb::AuthorizeRequest {
         action: "register:Read".into(),
         resource: "arn:aws:register:::d0/0".into(),
         subject: Some(pb::authorize_request::Subject::PrincipalArn(format!(
             "arn:aws:iam::111111111111:user/{user}"
         ))),
-        consistency: pb::Consistency::Linearizable.into(),
+        consistency: consistency.into(),
         ..Default::default()
     });
     request.set_timeout(SPOT_TIMEOUT);
