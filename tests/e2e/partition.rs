@@ -3,7 +3,9 @@
 //! The cut-off node refuses writes and linearizable reads, the majority carries on, all
 //! nodes converge to one state after healing, and the clients' history is linearizable.
 //! A follower cut off alone refuses the same, says its local answers are stale, and
-//! catches up after healing.
+//! catches up after healing. With a link cut one way (the leader cannot reach a follower
+//! that can still reach it), no acknowledged write is lost and no linearizable read goes
+//! back in time.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -300,6 +302,71 @@ async fn a_cut_off_follower_refuses_says_it_is_stale_and_catches_up_after_healin
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_link_cut_one_way_loses_no_acknowledged_write_and_no_linearizable_read_goes_back() {
+    let Cluster {
+        net,
+        nodes,
+        root,
+        _dirs,
+    } = Cluster::start().await;
+    let lead = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
+    let cut = (0..3).find(|&i| i != lead).unwrap();
+    let other = (0..3).find(|&i| i != lead && i != cut).unwrap();
+
+    // --- the leader can no longer reach one follower, which can still reach the leader
+    net.cut_one_way(id(&nodes[lead]), id(&nodes[cut]));
+    let mut acknowledged = Vec::new();
+    let cut_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < cut_until {
+        let name = format!("one-way-{}", acknowledged.len());
+        let through = [lead, other][acknowledged.len() % 2];
+        create_user(&nodes[through], &root, &name).await.unwrap();
+        // A linearizable read sees every write acknowledged before it began.
+        for &at in &[lead, other] {
+            let answer = authorize_linearizable(&nodes[at], &root, &name)
+                .await
+                .unwrap();
+            assert_eq!(answer.principal_arn, arn(&name), "node {}", id(&nodes[at]));
+        }
+        acknowledged.push(name);
+    }
+    // The cut follower answers a linearizable read only with the writes acknowledged before
+    // it, or refuses; a write through it is applied or refused, never lost.
+    let last = acknowledged.last().unwrap().clone();
+    match authorize_linearizable(&nodes[cut], &root, &last).await {
+        Ok(answer) => assert_eq!(answer.principal_arn, arn(&last)),
+        Err(status) => assert!(REFUSED.contains(&status.code()), "{status:?}"),
+    }
+    match create_user(&nodes[cut], &root, "through-the-cut-follower").await {
+        Ok(_) => acknowledged.push("through-the-cut-follower".into()),
+        Err(status) => assert!(REFUSED.contains(&status.code()), "{status:?}"),
+    }
+    assert!(
+        acknowledged.len() >= 5,
+        "the leader's side kept taking writes: {acknowledged:?}"
+    );
+
+    // --- healed: every acknowledged write is on every node, and they hold one state
+    net.heal();
+    create_user(&nodes[cut], &root, "after-healing")
+        .await
+        .unwrap();
+    converge(&nodes, Duration::from_secs(20)).await;
+    for node in &nodes {
+        for name in acknowledged
+            .iter()
+            .map(String::as_str)
+            .chain(["after-healing"])
+        {
+            assert!(has_user(node, name), "{name} missing on node {}", id(node));
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
 /// Three nodes whose peer links run through a fault proxy.
 struct Cluster {
     net: FaultNet,
@@ -424,6 +491,11 @@ async fn authorize(
         .await
         .unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("client timeout")))
         .map(tonic::Response::into_inner)
+}
+
+/// The ARN of user `name` in the test account.
+fn arn(name: &str) -> String {
+    format!("arn:aws:iam::111111111111:user/{name}")
 }
 
 /// Waits until every node applied the same revision and holds the same state there;

@@ -10,6 +10,10 @@
 //! Blocking a pair cuts its open connections (both sockets are closed, so gRPC connections
 //! really break) and blackholes new ones: accepted, never forwarded a byte, and closed once
 //! the pair is healed, so that the node reconnects through a fresh connection.
+//!
+//! A link can also be cut one way ([`FaultNet::cut_one_way`]): the connections node `a`
+//! opens to node `b` are cut and blackholed, while those `b` opens to `a` still carry both
+//! requests and answers, as when a firewall rule or a route is wrong on one side only.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -52,11 +56,14 @@ struct Faults {
     nodes: BTreeSet<u64>,
     /// Unordered pairs, smaller id first.
     blocked: BTreeSet<(u64, u64)>,
+    /// Links cut one way: (the node that opens the connection, the node it reaches).
+    one_way: BTreeSet<(u64, u64)>,
 }
 
 impl Faults {
-    fn blocks(&self, a: u64, b: u64) -> bool {
-        self.blocked.contains(&(a.min(b), a.max(b)))
+    /// Whether connections that node `from` opens to node `to` are cut.
+    fn blocks(&self, from: u64, to: u64) -> bool {
+        self.blocked.contains(&(from.min(to), from.max(to))) || self.one_way.contains(&(from, to))
     }
 }
 
@@ -112,15 +119,26 @@ impl FaultNet {
         self.partition(&[node], &others);
     }
 
+    /// Cuts the connections node `from` opens to node `to`, and only those.
+    pub fn cut_one_way(&self, from: u64, to: u64) {
+        tracing::info!(from, to, "fault proxy: one-way cut");
+        self.faults.send_modify(|f| {
+            f.one_way.insert((from, to));
+        });
+    }
+
     /// Restores every link.
     pub fn heal(&self) {
         tracing::info!("fault proxy: heal");
-        self.faults.send_modify(|f| f.blocked.clear());
+        self.faults.send_modify(|f| {
+            f.blocked.clear();
+            f.one_way.clear();
+        });
     }
 
-    /// Whether the link between `a` and `b` is cut.
-    pub fn is_blocked(&self, a: u64, b: u64) -> bool {
-        self.faults.borrow().blocks(a, b)
+    /// Whether the connections node `from` opens to node `to` are cut.
+    pub fn is_blocked(&self, from: u64, to: u64) -> bool {
+        self.faults.borrow().blocks(from, to)
     }
 }
 
@@ -263,6 +281,35 @@ mod tests {
         net.isolate(2);
         assert!(net.is_blocked(1, 2) && net.is_blocked(2, 3));
         assert!(!net.is_blocked(1, 3));
+    }
+
+    #[tokio::test]
+    async fn a_one_way_cut_blocks_only_the_connections_opened_that_way() {
+        let net = FaultNet::new();
+        let proxy1 = net.add_node(1, echo().await).await.unwrap();
+        let proxy2 = net.add_node(2, echo().await).await.unwrap();
+        let mut one_to_two = connect_from(1, proxy2).await;
+        assert!(echoes(&mut one_to_two).await);
+
+        net.cut_one_way(1, 2);
+        assert!(net.is_blocked(1, 2) && !net.is_blocked(2, 1));
+        let mut buf = [0u8; 1];
+        let cut = tokio::time::timeout(Duration::from_secs(2), one_to_two.read(&mut buf)).await;
+        assert!(
+            matches!(cut, Ok(Ok(0) | Err(_))),
+            "the open connection is closed"
+        );
+        assert!(
+            !echoes(&mut connect_from(1, proxy2).await).await,
+            "blackholed"
+        );
+        assert!(
+            echoes(&mut connect_from(2, proxy1).await).await,
+            "the other way carries both directions"
+        );
+
+        net.heal();
+        assert!(echoes(&mut connect_from(1, proxy2).await).await);
     }
 
     #[tokio::test]
