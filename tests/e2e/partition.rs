@@ -215,9 +215,7 @@ async fn a_cut_off_follower_refuses_says_it_is_stale_and_catches_up_after_healin
         root,
         _dirs,
     } = Cluster::start().await;
-    let lead = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
-    let cut = (0..3).find(|&i| i != lead).unwrap();
-    let other = (0..3).find(|&i| i != lead && i != cut).unwrap();
+    let (lead, cut, other) = roles(&nodes).await;
     create_user(&nodes[lead], &root, "before-the-cut")
         .await
         .unwrap();
@@ -310,9 +308,7 @@ async fn a_link_cut_one_way_loses_no_acknowledged_write_and_no_linearizable_read
         root,
         _dirs,
     } = Cluster::start().await;
-    let lead = leader(&nodes, &[0, 1, 2], Duration::from_secs(10)).await;
-    let cut = (0..3).find(|&i| i != lead).unwrap();
-    let other = (0..3).find(|&i| i != lead && i != cut).unwrap();
+    let (lead, cut, other) = roles(&nodes).await;
 
     // --- the leader can no longer reach one follower, which can still reach the leader
     net.cut_one_way(id(&nodes[lead]), id(&nodes[cut]));
@@ -400,6 +396,13 @@ impl Cluster {
 
 fn id(node: &Running) -> u64 {
     node.node.config.node_id
+}
+
+/// The indexes of the agreed leader, of the follower a test cuts off and of the other one.
+async fn roles(nodes: &[Running]) -> (usize, usize, usize) {
+    let lead = leader(nodes, &[0, 1, 2], Duration::from_secs(10)).await;
+    let mut followers = (0..3).filter(|&i| i != lead);
+    (lead, followers.next().unwrap(), followers.next().unwrap())
 }
 
 /// The index of the node among `among` that they all know as their leader, once they agree.
