@@ -11,8 +11,10 @@
 //! (group commit) and answers them in the order they came. So an append, a vote and an
 //! applied batch waiting at the same moment share one fsync, no async task ever blocks on
 //! the disk, and openraft's core never waits for the log's fsync (see
-//! [`Db::flush_then`]). The thread holds the database only while it flushes: once every
-//! handle is dropped the directory is released and the thread ends.
+//! [`Db::flush_then`]). The thread holds the database only while it flushes, and ends once
+//! every handle is dropped. If it was flushing at that moment, it closes the database
+//! itself, and sled's own threads may hold the directory's lock a moment longer, so a
+//! reopen in the same process retries while the lock is held.
 
 use std::fmt;
 use std::io;

@@ -7,12 +7,11 @@
 //!   store flushes after applying, before it answers a proposer or publishes the state, so
 //!   no state is seen before the committed id it is replayed to at a restart is durable;
 //! - `truncate_after` removes the tail in one atomic batch and flushes;
-//! - `purge` records the purged log id and hides the entries up to it at once; the entries
-//!   themselves leave the tree a few at a time in the batches of later appends, oldest
-//!   first, so that removing thousands after a snapshot never stalls the core, and the log
-//!   never has a hole. sled recovers its log in order up to the first torn write, so a crash
-//!   can lose the purge record only together with every removal after it; a purge lost in
-//!   a crash only leaves entries that openraft purges again.
+//! - `purge` records the purged log id, flushes the record, and hides the entries up to it at
+//!   once; the entries themselves leave the tree a few at a time in the batches of later
+//!   appends, oldest first, so that removing thousands after a snapshot never stalls the
+//!   core, and the log never has a hole. A node that takes no appends keeps them, hidden,
+//!   until it does.
 //!
 //! [`Db`]: super::db::Db
 
@@ -106,6 +105,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             return Ok(());
         }
         self.write_meta(PURGED_KEY, &log_id)?;
+        // The record is durable before any entry it covers leaves the tree, so a crash
+        // never leaves the log with a gap at its head (one fsync per snapshot, not per write).
+        self.db.flush().await?;
         self.set_purged(&log_id);
         self.leftovers = true;
         tracing::debug!(upto_index = log_id.index, "raft log purged");

@@ -23,9 +23,8 @@
 //!   state, so the committed id is durable before anyone sees the state it leads to.
 //!   Snapshots are flushed when built or installed. The machine itself is in memory only: on
 //!   restart it is rebuilt from the stored snapshot plus the committed entries after it,
-//!   which openraft re-applies because `committed` is persisted. sled recovers its log in
-//!   order up to the first torn write, so what a crash keeps is always a prefix of the
-//!   writes.
+//!   which openraft re-applies because `committed` is persisted. Every guarantee here rests
+//!   on sled's documented `flush` only.
 //! - **The machine** stays behind an `Arc`, owned by the state machine store (openraft hands
 //!   it `&mut self`); a snapshot builder shares the `Arc` and the next write copies the
 //!   machine once, so building a snapshot never blocks applying.
