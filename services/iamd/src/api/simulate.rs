@@ -9,7 +9,7 @@ use iam_policy::{
     Context, Decision, DecisionKind, Effect, Hit, Policies, Policy, PolicyKind, PolicySet,
     PolicyType, Request as EngineRequest, evaluate,
 };
-use iam_store::model::{Account, Tag};
+use iam_store::model::Account;
 use iam_store::view::PrincipalKind;
 use iam_store::{IamState, library};
 use tonic::{Code, Request, Status};
@@ -24,7 +24,7 @@ mod request;
 
 pub use request::{MAX_ACTIONS, MAX_INPUT_POLICIES, MAX_PAIRS, MAX_RESOURCES};
 
-use context::{context_entries, root_keys, simulation_context, tag_keys};
+use context::{context_entries, root_keys, simulation_context};
 use request::{
     Grid, Inputs, Labelled, SourceArn, SourceKind, arn_parts, caller_arn_account, resource_owner,
 };
@@ -62,7 +62,7 @@ pub async fn simulate_principal_policy(
                 account: p.account.clone(),
                 identity: p.identity.clone(),
                 boundary: p.boundary.clone(),
-                tags: p.tags.clone(),
+                tag_context: Arc::clone(&p.tag_context),
             }),
         SourceKind::Group => group_subject(node, &source).await?,
     }
@@ -71,7 +71,7 @@ pub async fn simulate_principal_policy(
     for (label, policy) in inputs.identity {
         identity.push(label, policy);
     }
-    let context = simulation_context(tag_keys(&subject.tags), &entries);
+    let context = simulation_context(subject.tag_context, &entries);
     let sim = Simulation {
         principal: &subject.arn,
         account: &subject.account,
@@ -128,7 +128,7 @@ pub async fn simulate_custom_policy(
     let derived = if is_root {
         root_keys(principal, account)
     } else {
-        Vec::new()
+        Arc::default()
     };
     let context = simulation_context(derived, &entries);
     let sim = Simulation {
@@ -166,7 +166,8 @@ struct Subject {
     account: String,
     identity: PolicySet,
     boundary: Option<PolicySet>,
-    tags: Vec<Tag>,
+    /// The keys derived from its tags, as the view prepared them for `Authorize`.
+    tag_context: Arc<Context>,
 }
 
 /// A group's own policies, read from the state and compiled as the view compiles a user's.
@@ -184,7 +185,7 @@ async fn group_subject(node: &Node, source: &SourceArn<'_>) -> Result<Option<Sub
         account: source.account.to_owned(),
         identity: PolicySet::new(docs.into_iter().filter_map(compile_stored)),
         boundary: None,
-        tags: Vec::new(),
+        tag_context: Arc::default(),
     }))
 }
 

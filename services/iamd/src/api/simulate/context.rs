@@ -1,9 +1,10 @@
 //! A simulation's context: AWS `ContextEntry` values converted to the engine's, after the
 //! keys derived from the principal.
 
+use std::sync::Arc;
+
 use iam_api::v1 as pb;
 use iam_policy::{Context, ContextValue};
-use iam_store::model::Tag;
 use tonic::Status;
 
 use crate::api::authorization::{MAX_CONTEXT_KEYS, MAX_CONTEXT_VALUES, MAX_VALUE_CHARS};
@@ -86,49 +87,23 @@ fn context_value(
     }
 }
 
-/// The keys derived from a principal's tags, as `Authorize` derives them.
-pub(super) fn tag_keys(tags: &[Tag]) -> Vec<(String, ContextValue)> {
-    let mut keys: Vec<(String, ContextValue)> = tags
-        .iter()
-        .map(|t| {
-            (
-                format!("aws:PrincipalTag/{}", t.key),
-                ContextValue::Single(t.value.clone()),
-            )
-        })
-        .collect();
-    if !tags.is_empty() {
-        keys.push((
-            "aws:PrincipalTagKeys".into(),
-            ContextValue::Multi(tags.iter().map(|t| t.key.clone()).collect()),
-        ));
-    }
-    keys
-}
-
 /// The principal keys of an account root, which the engine would derive from its ARN.
-pub(super) fn root_keys(arn: &str, account: &str) -> Vec<(String, ContextValue)> {
-    [
-        ("aws:PrincipalArn", arn),
-        ("aws:PrincipalType", "Account"),
-        ("aws:userid", account),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), ContextValue::Single(v.to_owned())))
-    .collect()
+pub(super) fn root_keys(arn: &str, account: &str) -> Arc<Context> {
+    let mut ctx = Context::new();
+    ctx.insert_single("aws:PrincipalArn", arn);
+    ctx.insert_single("aws:PrincipalType", "Account");
+    ctx.insert_single("aws:userid", account);
+    Arc::new(ctx)
 }
 
-/// The simulation's context: the keys derived from the principal, then the entries, which
-/// win. Unlike `Authorize`, no time or transport keys are filled: as in AWS's simulator, a
-/// key the request does not give is reported missing.
+/// The simulation's context: the keys derived from the principal (`derived`), then the
+/// entries, which win. Unlike `Authorize`, no time or transport keys are filled: as in AWS's
+/// simulator, a key the request does not give is reported missing.
 pub(super) fn simulation_context(
-    derived: Vec<(String, ContextValue)>,
+    derived: Arc<Context>,
     entries: &[(&str, ContextValue)],
 ) -> Context {
-    let mut ctx = Context::new();
-    for (key, value) in derived {
-        ctx.insert(&key, value);
-    }
+    let mut ctx = Context::on(derived);
     for (key, value) in entries {
         ctx.insert(key, value.clone());
     }
@@ -141,6 +116,7 @@ mod tests {
     use tonic_types::StatusExt;
 
     use super::*;
+    use iam_store::model::Tag;
     use pb::ContextKeyType as T;
 
     fn entry(key: &str, values: &[&str], ty: T) -> pb::ContextEntry {
@@ -209,7 +185,7 @@ mod tests {
             "aws:PrincipalTag/desk",
             ContextValue::Single("gamma".into()),
         )];
-        let ctx = simulation_context(tag_keys(&tags), &entries);
+        let ctx = simulation_context(iam_store::view::tag_context(&tags), &entries);
         assert_eq!(
             ctx.get("aws:principaltag/desk"),
             Some(&ContextValue::Single("gamma".into()))
