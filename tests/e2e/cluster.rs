@@ -268,13 +268,9 @@ async fn followers_serve_linearizable_reads_and_a_lone_node_says_it_is_stale() {
         !answer.stale,
         "a node in contact with the leader is not stale"
     );
-    let status = iamd_tests::cluster(&nodes[other], &root)
+    let status = iamd_tests::cluster_status(&nodes[other], &root)
         .await
-        .unwrap()
-        .get_cluster_status(pb::GetClusterStatusRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(!status.stale);
     assert!(status.millis_since_leader_contact.unwrap() < 1_000);
 
@@ -304,13 +300,7 @@ async fn followers_serve_linearizable_reads_and_a_lone_node_says_it_is_stale() {
         .into_inner();
     assert_eq!(local.principal_arn, "arn:aws:iam::111111111111:user/carol");
     assert!(local.stale, "a node cut off from the leader says so");
-    let status = iamd_tests::cluster(&survivor, &root)
-        .await
-        .unwrap()
-        .get_cluster_status(pb::GetClusterStatusRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let status = iamd_tests::cluster_status(&survivor, &root).await.unwrap();
     assert!(status.stale);
     assert!(status.millis_since_leader_contact.unwrap_or(u64::MAX) >= 1_000);
     survivor.shutdown().await;

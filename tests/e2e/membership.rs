@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use iam_api::signing::SigningCredentials;
 use iam_api::v1 as pb;
 use iamd::server::Running;
-use iamd_tests::{TestCluster, cluster, get_user_as_itself, has_user, start_cluster};
+use iamd_tests::{
+    TestCluster, cluster, cluster_status, get_user_as_itself, has_user, start_cluster,
+};
 
 /// The node that leads, once one does.
 async fn leader(nodes: &[Running]) -> &Running {
@@ -50,13 +52,7 @@ async fn create_user(node: &Running, root: &SigningCredentials, name: &str) -> u
 }
 
 async fn voters(node: &Running, root: &SigningCredentials) -> BTreeSet<u64> {
-    let status = cluster(node, root)
-        .await
-        .unwrap()
-        .get_cluster_status(pb::GetClusterStatusRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let status = cluster_status(node, root).await.unwrap();
     if status.role == pb::NodeRole::Leader as i32 {
         let lagging: BTreeSet<u64> = status.replication.iter().map(|r| r.node_id).collect();
         assert!(
@@ -263,13 +259,7 @@ async fn a_node_of_another_cluster_is_refused_as_a_learner() {
         refused.message().contains("cluster of its own"),
         "{refused:?}"
     );
-    let status = cluster(leader(&nodes).await, &root)
-        .await
-        .unwrap()
-        .get_cluster_status(pb::GetClusterStatusRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let status = cluster_status(leader(&nodes).await, &root).await.unwrap();
     assert!(status.membership.unwrap().learners.is_empty());
     assert_eq!(voters(leader(&nodes).await, &root).await, before);
     // The cluster still takes writes.

@@ -148,6 +148,20 @@ pub async fn cluster(
     Ok(ClusterClient::new(signed(node, creds).await?))
 }
 
+/// `node`'s `GetClusterStatus` answer.
+pub async fn cluster_status(
+    node: &Running,
+    creds: &SigningCredentials,
+) -> Result<iam_api::v1::GetClusterStatusResponse, tonic::Status> {
+    let mut client = cluster(node, creds)
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    client
+        .get_cluster_status(iam_api::v1::GetClusterStatusRequest::default())
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// A free loopback port (bound and released; a node binds it again right away).
 pub fn free_port() -> std::io::Result<u16> {
     free_port_on(Ipv4Addr::LOCALHOST)
