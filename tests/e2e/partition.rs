@@ -3,7 +3,8 @@
 //! The cut-off node refuses writes and linearizable reads, the majority carries on, all
 //! nodes converge to one state after healing, and the clients' history is linearizable.
 //! A follower cut off alone refuses the same, says its local answers are stale, and
-//! catches up after healing. With a link cut one way (the leader cannot reach a follower
+//! catches up after healing. A node restarted while cut off answers nothing from its own,
+//! older state until it has caught up with the cluster. With a link cut one way (the leader cannot reach a follower
 //! that can still reach it), no acknowledged write is lost and no linearizable read goes
 //! back in time.
 #![allow(
@@ -295,6 +296,69 @@ async fn a_cut_off_follower_refuses_says_it_is_stale_and_catches_up_after_healin
         .await
         .unwrap();
     assert!(!caught_up.stale, "in contact again");
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_restarted_behind_a_cut_serves_nothing_until_it_has_caught_up() {
+    let Cluster {
+        net,
+        mut nodes,
+        root,
+        _dirs,
+    } = Cluster::start().await;
+    let (lead, down, _) = roles(&nodes).await;
+    let (lead_id, down_id) = (id(&nodes[lead]), id(&nodes[down]));
+    create_user(&nodes[lead], &root, "before-the-restart")
+        .await
+        .unwrap();
+    converge(&nodes, Duration::from_secs(10)).await;
+
+    // --- one follower stops; a write is committed without it
+    let stopped = nodes.remove(down);
+    let config = stopped.node.config.clone();
+    stopped.shutdown().await;
+    let lead = nodes.iter().position(|n| id(n) == lead_id).unwrap();
+    let missed = create_user(&nodes[lead], &root, "written-while-down")
+        .await
+        .unwrap();
+
+    // --- it restarts cut off from the others: its own state is older than the cluster's
+    net.isolate(down_id);
+    let restarted = iamd_tests::start(config).await.unwrap();
+    assert!(
+        restarted.node.view.load().revision < missed,
+        "the restarted node replayed only its own log"
+    );
+    let refused = authorize_local(&restarted, &root, "before-the-restart").await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.code() == Code::Unavailable && e.message().contains("caught up")),
+        "a node that has not caught up answers nothing from its older state: {refused:?}"
+    );
+
+    // --- healed: it catches up first, then answers from the cluster's state
+    net.heal();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        match authorize_local(&restarted, &root, "written-while-down").await {
+            Ok(answer) => break answer,
+            Err(e) if e.code() == Code::Unavailable && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the healed node still refuses: {e:?}"),
+        }
+    };
+    assert!(answer.revision >= missed, "{answer:?}");
+    assert_eq!(
+        answer.principal_arn,
+        "arn:aws:iam::111111111111:user/written-while-down"
+    );
+
+    nodes.push(restarted);
     for node in nodes {
         node.shutdown().await;
     }

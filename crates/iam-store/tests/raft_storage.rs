@@ -6,7 +6,7 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, BufRead, Write};
+use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -449,65 +449,4 @@ async fn single_node_raft_answers_client_writes_and_publishes_each_batch() {
     assert_eq!(published.last(), Some((index, kv(&[("a", "2")], index))));
 
     node.shutdown().await.unwrap();
-}
-
-// --- a crash right after a state is published ------------------------------------------
-
-/// Set in the child process of [`a_crash_after_publishing_keeps_the_committed_id_it_needs`].
-const CRASH_CHILD_DIR: &str = "IAM_STORE_CRASH_CHILD_DIR";
-
-/// The child: appends and flushes the log, saves `committed` (which does not flush), applies,
-/// and says so from the applied hook — the moment a node would serve the state — then waits
-/// to be killed.
-#[tokio::test]
-#[ignore = "run in a child process by a_crash_after_publishing_keeps_the_committed_id_it_needs"]
-async fn crash_child_publishes_then_waits_to_be_killed() {
-    let dir = std::env::var(CRASH_CHILD_DIR).unwrap();
-    let hook: AppliedHook<Kv> = Arc::new(|_state: &Kv, revision| {
-        let mut out = io::stdout();
-        writeln!(out, "PUBLISHED {revision}").unwrap();
-        out.flush().unwrap();
-    });
-    let (mut log, mut sm) = raft::open::<Kv>(Path::new(&dir), Some(hook)).unwrap();
-    log.blocking_append(four_entries()).await.unwrap();
-    log.save_committed(Some(log_id(2, 3))).await.unwrap();
-    apply(&mut sm, four_entries()).await;
-    tokio::time::sleep(Duration::from_secs(60)).await;
-}
-
-#[test]
-fn a_crash_after_publishing_keeps_the_committed_id_it_needs() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "crash_child_publishes_then_waits_to_be_killed",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CRASH_CHILD_DIR, dir.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let published = io::BufReader::new(stdout)
-        .lines()
-        .map(Result::unwrap)
-        // libtest may have printed the test's name on the same line.
-        .find_map(|line| line.find("PUBLISHED ").map(|at| line[at..].to_owned()));
-    // SIGKILL the moment the state is published: nothing after it runs.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(published.as_deref(), Some("PUBLISHED 3"));
-
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let (mut log, _sm) = open(dir.path(), &Published::default());
-        assert_eq!(
-            log.read_committed().await.unwrap(),
-            Some(log_id(2, 3)),
-            "a restart must re-apply at least up to the state that was published"
-        );
-    });
 }

@@ -39,6 +39,12 @@ pub struct AuthContext {
     pub max_body: usize,
     /// Where authenticated key ids are noted for `GetAccessKeyLastUsed`.
     pub key_uses: Option<Arc<crate::key_use::KeyUses>>,
+    /// Whether the node has caught up with the cluster since it started
+    /// ([`crate::node::Node::catch_up`]): until then its view may be older than one it
+    /// served before, so no authenticated call is served, not even its authentication.
+    pub caught_up: tokio::sync::watch::Receiver<bool>,
+    /// How long a call waits for the node to catch up before `Unavailable`.
+    pub caught_up_wait: std::time::Duration,
 }
 
 /// The authentication layer.
@@ -94,6 +100,9 @@ where
             if is_public(req.uri().path()) {
                 return inner.call(req).await;
             }
+            if let Err(status) = caught_up(&ctx).await {
+                return Ok(status.into_http());
+            }
             let (mut parts, body) = req.into_parts();
             let bytes = match collect(body, ctx.max_body).await {
                 Ok(bytes) => bytes,
@@ -123,6 +132,22 @@ where
                 }
             }
         })
+    }
+}
+
+/// Waits, bounded, until the node has caught up with the cluster since it started.
+async fn caught_up(ctx: &AuthContext) -> Result<(), tonic::Status> {
+    if *ctx.caught_up.borrow() {
+        return Ok(());
+    }
+    let mut caught_up = ctx.caught_up.clone();
+    match tokio::time::timeout(ctx.caught_up_wait, caught_up.wait_for(|c| *c)).await {
+        Ok(Ok(_)) => Ok(()),
+        _ => Err(crate::errors::unavailable(
+            "this node started recently and has not yet caught up with the cluster \
+             (no leader confirmed a read index to it); retry, or ask another node",
+            None,
+        )),
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Node {
     pub cluster_key: ClusterKey,
     /// The revision of the last published view (sent by the apply hook).
     pub applied: tokio::sync::watch::Receiver<u64>,
+    /// Whether this node has caught up with the cluster since it started (see
+    /// [`Node::catch_up`]); until then it serves no authenticated call.
+    pub caught_up: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -115,6 +118,37 @@ impl Node {
         match response.result {
             Ok(outcome) => Ok((response.revision, outcome)),
             Err(e) => Err(errors::from_store(&e)),
+        }
+    }
+
+    /// Opens this node for reads once it has caught up with the cluster: the leader
+    /// confirms a read index with a quorum and this node applies everything up to it. A
+    /// started node's view may be older than one it served before it stopped (the
+    /// committed log id is not fsync'd on its own, so a restart may replay less than was
+    /// applied); the read index covers every entry committed anywhere before, so once this
+    /// returns no answer goes back in time. Retries until caught up or until `stop` is set.
+    pub async fn catch_up(
+        &self,
+        caught_up: tokio::sync::watch::Sender<bool>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let attempt = Duration::from_millis(self.config.min_revision_wait_ms);
+        loop {
+            tokio::select! {
+                read = self.raft.linearizable_barrier(attempt) => match read {
+                    Ok(index) => {
+                        tracing::info!(revision = index, "caught up with the cluster: serving");
+                        caught_up.send_replace(true);
+                        return;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "not yet caught up with the cluster"),
+                },
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
         }
     }
 

@@ -140,15 +140,20 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
 
     let members = config.members();
     let raft = start_raft(&config, &members, hook).await?;
+    let (caught_up_tx, caught_up) = watch::channel(false);
     let node = Arc::new(Node {
         config: config.clone(),
         raft,
         view: Arc::clone(&view),
         cluster_key: cluster_key.clone(),
         applied: applied_rx,
+        caught_up,
     });
 
     let (stop, stop_rx) = watch::channel(false);
+    let catching_up = Arc::clone(&node);
+    let catch_up_stop = stop_rx.clone();
+    tokio::spawn(async move { catching_up.catch_up(caught_up_tx, catch_up_stop).await });
     let closer = Closer::new();
     let key_uses = Arc::new(crate::key_use::KeyUses::default());
     tokio::spawn(crate::key_use::run(
@@ -271,6 +276,8 @@ async fn serve_client(
         cluster_key: node.cluster_key.clone(),
         max_body: max,
         key_uses: Some(key_uses),
+        caught_up: node.caught_up.clone(),
+        caught_up_wait: Duration::from_millis(node.config.min_revision_wait_ms),
     });
     let iam = IamServer::new(IamApi {
         node: Arc::clone(&node),

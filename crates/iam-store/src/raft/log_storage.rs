@@ -3,9 +3,10 @@
 //! - `append` writes the entries in one sled batch and returns; the sync thread reports them
 //!   flushed to openraft once an fsync covers them (see [`Db`]), so the core never waits on
 //!   the disk for the log;
-//! - `save_vote` flushes before returning; `save_committed` only writes: the state machine
-//!   store flushes after applying, before it answers a proposer or publishes the state, so
-//!   no state is seen before the committed id it is replayed to at a restart is durable;
+//! - `save_vote` flushes before returning; `save_committed` only writes, and becomes
+//!   durable with the next fsync: a restart may replay less than was applied, so a node
+//!   serves nothing after a start until it has caught up with a read index from the leader
+//!   (iamd's `Node::catch_up`);
 //! - `truncate_after` removes the tail in one atomic batch and flushes;
 //! - `purge` records the purged log id, flushes the record, and hides the entries up to it at
 //!   once; the entries themselves leave the tree a few at a time in the batches of later
@@ -48,9 +49,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
-        // No fsync here, on openraft's core: the state machine store flushes after applying
-        // and before anyone sees the result (see `StateMachineStore::apply`), which makes
-        // this value durable first.
+        // No fsync here, on openraft's core, nor before applying: the value is an
+        // optimization of the replay at a restart, and a node catches up with the cluster
+        // before it serves (see the module docs).
         self.write_meta(COMMITTED_KEY, &committed)
     }
 

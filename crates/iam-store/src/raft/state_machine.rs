@@ -3,7 +3,9 @@
 //! The machine lives in memory; it is not written on apply. What survives a restart is the
 //! current snapshot (in sled, flushed) plus the log and the committed log id kept by the
 //! [`LogStore`](super::LogStore): on start the store loads the snapshot, and openraft
-//! re-applies the committed entries after it.
+//! re-applies the committed entries after it. The committed log id is written without an
+//! fsync of its own (it rides on the next append's), so a restart may replay less than was
+//! applied before it: whoever serves the state must first catch up with the cluster.
 
 use std::fmt;
 use std::io;
@@ -36,8 +38,6 @@ pub struct StateMachineStore<M: Machine> {
     last_membership: StoredMembership,
     snapshots: SnapshotStore,
     hook: Option<AppliedHook<M>>,
-    /// To flush before answering (see `apply`).
-    db: Db,
 }
 
 impl<M: Machine> StateMachineStore<M> {
@@ -47,9 +47,8 @@ impl<M: Machine> StateMachineStore<M> {
             machine: Arc::default(),
             last_applied: None,
             last_membership: StoredMembership::default(),
-            snapshots: SnapshotStore::new(db.clone()),
+            snapshots: SnapshotStore::new(db),
             hook,
-            db,
         };
         if let Some(stored) = store.snapshots.load()? {
             let machine = image::decode::<M>(&stored.meta, &stored.data)?;
@@ -139,10 +138,10 @@ impl<M: Machine> RaftStateMachine<TypeConfig> for StateMachineStore<M> {
         if answers.is_empty() {
             return Ok(());
         }
-        // Before anyone sees the result: make durable the committed log id openraft saved
-        // (unflushed) before handing these entries over, so that a restart replays at least
-        // as far as any state a client saw.
-        self.db.flush().await?;
+        // No fsync here: every entry applied is committed, so on a quorum's disks. The
+        // committed log id is not durable on its own, so a restart may replay less than was
+        // applied; the node serves nothing until it has caught up with a read index from
+        // the leader (iamd's `Node::catch_up`).
         tracing::trace!(
             entries = answers.len(),
             log_index = ?self.last_applied.map(|id| id.index),
