@@ -1,18 +1,20 @@
 //! [`RaftLogStorage`] for [`LogStore`]: the writes, and where they become durable.
 //!
-//! - `append` writes the entries in one sled batch and returns; the sync thread reports them
+//! - `append` inserts the entries one by one, in order, and returns; the sync thread reports them
 //!   flushed to openraft once an fsync covers them (see [`Db`]), so the core never waits on
 //!   the disk for the log;
 //! - `save_vote` flushes before returning; `save_committed` only writes, and becomes
 //!   durable with the next fsync: a restart may replay less than was applied, so a node
 //!   serves nothing after a start until it has caught up with a read index from the leader
 //!   (iamd's `Node::catch_up`);
-//! - `truncate_after` removes the tail in one atomic batch and flushes;
+//! - `truncate_after` removes the tail newest first and flushes;
 //! - `purge` records the purged log id, flushes the record, and hides the entries up to it at
-//!   once; the entries themselves leave the tree a few at a time in the batches of later
-//!   appends, oldest first, so that removing thousands after a snapshot never stalls the
-//!   core, and the log never has a hole. A node that takes no appends keeps them, hidden,
-//!   until it does.
+//!   once; the entries themselves leave the tree a few at a time with later appends,
+//!   oldest first, so that removing thousands after a snapshot never stalls the core. A
+//!   node that takes no appends keeps them, hidden, until it does.
+//!
+//! No write uses a sled batch (see the [`LogStore`] docs for why, and for how the log stays
+//! without holes across a crash).
 //!
 //! [`Db`]: super::db::Db
 
@@ -68,19 +70,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut batch = sled::Batch::default();
         let mut appended = 0_usize;
         for entry in entries {
-            batch.insert(
-                &index_key(entry.log_id.index),
-                to_json(&entry, "log entry")?,
-            );
+            self.db
+                .log
+                .insert(index_key(entry.log_id.index), to_json(&entry, "log entry")?)?;
             appended += 1;
         }
         if self.leftovers {
-            self.leftovers = self.remove_purged(&mut batch, appended)?;
+            self.leftovers = self.remove_purged(appended)?;
         }
-        self.db.log.apply_batch(batch)?;
         // The callback is openraft's durability promise: the sync thread calls it after the
         // fsync.
         self.db.flush_then(callback);
@@ -89,14 +88,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let start = last_log_id.map_or(0, |id| id.index.saturating_add(1));
-        let mut batch = sled::Batch::default();
         let mut removed = 0_u64;
-        for key in self.db.log.range(index_key(start)..).keys() {
-            batch.remove(key?);
+        // Newest first: what is left at any moment is a contiguous log.
+        for key in self.db.log.range(index_key(start)..).keys().rev() {
+            self.db.log.remove(key?)?;
             removed += 1;
         }
-        // One atomic batch: the tail goes at once, never leaving a hole.
-        self.db.log.apply_batch(batch)?;
         tracing::debug!(from_index = start, removed, "raft log truncated");
         self.db.flush().await
     }
@@ -120,10 +117,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 const REMOVED_PER_APPEND: usize = 64;
 
 impl LogStore {
-    /// Adds to `batch` the removal of the oldest purged entries still in the tree: at least
-    /// [`REMOVED_PER_APPEND`], and twice the `appended` entries, so removal outpaces any
-    /// write load. Answers whether purged entries may remain.
-    fn remove_purged(&self, batch: &mut sled::Batch, appended: usize) -> io::Result<bool> {
+    /// Removes the oldest purged entries still in the tree: at least [`REMOVED_PER_APPEND`],
+    /// and twice the `appended` entries, so removal outpaces any write load. Answers whether
+    /// purged entries may remain.
+    fn remove_purged(&self, appended: usize) -> io::Result<bool> {
         let limit = REMOVED_PER_APPEND.max(appended.saturating_mul(2));
         let mut removed = 0_usize;
         for key in self
@@ -133,7 +130,7 @@ impl LogStore {
             .keys()
             .take(limit)
         {
-            batch.remove(key?);
+            self.db.log.remove(key?)?;
             removed += 1;
         }
         Ok(removed == limit)
@@ -234,6 +231,59 @@ mod tests {
         assert_eq!(store.try_get_log_entries(10..60).await.unwrap().len(), 10);
         store.blocking_append(blanks(100..101)).await.unwrap();
         assert_eq!(tree_indexes(&store), (50..101).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_hole_left_by_a_crash_is_cut_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = open(dir.path());
+            store.blocking_append(blanks(1..10)).await.unwrap();
+            // As if sled had recovered later writes but not entry 5.
+            store.db.log.remove(index_key(5)).unwrap();
+            store.db.flush().await.unwrap();
+        }
+        let mut store = open(dir.path());
+        assert_eq!(tree_indexes(&store), (1..5).collect::<Vec<_>>());
+        assert_eq!(read_all(&mut store).await, (1..5).collect::<Vec<_>>());
+        let state = store.get_log_state().await.unwrap();
+        assert_eq!(state.last_log_id, Some(log_id(4)));
+        // The log goes on from the hole.
+        store.blocking_append(blanks(5..7)).await.unwrap();
+        assert_eq!(read_all(&mut store).await, (1..7).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_hole_right_after_the_purged_entries_leaves_only_the_purged_id() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = open(dir.path());
+            store.blocking_append(blanks(0..20)).await.unwrap();
+            store.purge(log_id(9)).await.unwrap();
+            // The first entry kept is lost, later ones and purged leftovers survive.
+            store.db.log.remove(index_key(10)).unwrap();
+            store.db.flush().await.unwrap();
+        }
+        let mut store = open(dir.path());
+        assert!(read_all(&mut store).await.is_empty());
+        assert_eq!(tree_indexes(&store), (0..10).collect::<Vec<_>>());
+        let state = store.get_log_state().await.unwrap();
+        assert_eq!(state.last_purged_log_id, Some(log_id(9)));
+        assert_eq!(state.last_log_id, Some(log_id(9)));
+    }
+
+    #[tokio::test]
+    async fn a_contiguous_log_is_left_as_it_is_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = open(dir.path());
+            store.blocking_append(blanks(3..40)).await.unwrap();
+            store.purge(log_id(9)).await.unwrap();
+            store.truncate_after(Some(log_id(29))).await.unwrap();
+        }
+        let mut store = open(dir.path());
+        assert_eq!(read_all(&mut store).await, (10..30).collect::<Vec<_>>());
+        assert_eq!(store.remove_after_hole().unwrap(), 0);
     }
 
     #[tokio::test]

@@ -1,7 +1,11 @@
 //! The persisted current snapshot: its metadata and data in the `snapshot` tree.
 //!
-//! Both are written in one atomic batch and flushed before a save returns, so a restarted
-//! node finds the last snapshot it built or installed. Saves of the builder task and the
+//! Both are written as one value (one sled insert, so atomically: no sled batch, see the
+//! [`LogStore`](super::LogStore) docs) and flushed before a save returns, so a restarted
+//! node finds the last snapshot it built or installed. The value is the metadata's length
+//! (4 bytes, big-endian), the metadata (JSON), then the data. Stores written before this
+//! format kept the two under their own keys; they are still read, and removed by the next
+//! save. Saves of the builder task and the
 //! state machine task are serialized by a lock, so an older snapshot never replaces a newer
 //! one.
 
@@ -15,8 +19,40 @@ use super::codec::{from_json, to_json};
 use super::db::Db;
 use super::type_config::SnapshotMeta;
 
-const META_KEY: &str = "meta";
-const DATA_KEY: &str = "data";
+/// The current snapshot: metadata and data in one value.
+const CURRENT_KEY: &str = "current";
+/// The metadata, in stores written before [`CURRENT_KEY`].
+const LEGACY_META_KEY: &str = "meta";
+/// The data, in stores written before [`CURRENT_KEY`].
+const LEGACY_DATA_KEY: &str = "data";
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
+}
+
+/// Splits a stored value into its metadata and data.
+fn split(value: &[u8]) -> io::Result<(SnapshotMeta, &[u8])> {
+    let (len, rest) = value
+        .split_first_chunk::<4>()
+        .ok_or_else(|| invalid("stored snapshot shorter than its header"))?;
+    let len = usize::try_from(u32::from_be_bytes(*len))
+        .map_err(|_| invalid("stored snapshot metadata length does not fit"))?;
+    let (meta, data) = rest
+        .split_at_checked(len)
+        .ok_or_else(|| invalid("stored snapshot shorter than its metadata length"))?;
+    Ok((from_json(meta, "snapshot metadata")?, data))
+}
+
+/// Joins metadata and data into one stored value.
+fn join(meta: &SnapshotMeta, data: &[u8]) -> io::Result<Vec<u8>> {
+    let meta = to_json(meta, "snapshot metadata")?;
+    let len = u32::try_from(meta.len()).map_err(|_| invalid("snapshot metadata over 4 GiB"))?;
+    let mut value = Vec::with_capacity(4 + meta.len() + data.len());
+    value.extend_from_slice(&len.to_be_bytes());
+    value.extend_from_slice(&meta);
+    value.extend_from_slice(data);
+    Ok(value)
+}
 
 /// A snapshot as stored: metadata and the encoded state.
 #[derive(Debug, Clone)]
@@ -42,8 +78,15 @@ impl SnapshotStore {
 
     /// The current snapshot, if one was ever built or installed.
     pub(crate) fn load(&self) -> io::Result<Option<StoredSnapshot>> {
-        let meta = self.db.snapshot.get(META_KEY)?;
-        let data = self.db.snapshot.get(DATA_KEY)?;
+        if let Some(value) = self.db.snapshot.get(CURRENT_KEY)? {
+            let (meta, data) = split(&value)?;
+            return Ok(Some(StoredSnapshot {
+                meta,
+                data: data.to_vec(),
+            }));
+        }
+        let meta = self.db.snapshot.get(LEGACY_META_KEY)?;
+        let data = self.db.snapshot.get(LEGACY_DATA_KEY)?;
         match (meta, data) {
             (Some(meta), Some(data)) => Ok(Some(StoredSnapshot {
                 meta: from_json(&meta, "snapshot metadata")?,
@@ -67,27 +110,89 @@ impl SnapshotStore {
     /// returns whether it saved.
     pub(crate) async fn save_if_newer(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<bool> {
         let _guard = self.write_lock.lock().await;
-        if let Some(current) = self.db.snapshot.get(META_KEY)? {
-            let current: SnapshotMeta = from_json(&current, "snapshot metadata")?;
-            if current.last_log_id >= meta.last_log_id {
-                return Ok(false);
-            }
+        if let Some(current) = self.load()?
+            && current.meta.last_log_id >= meta.last_log_id
+        {
+            return Ok(false);
         }
         self.write(meta, data).await?;
         Ok(true)
     }
 
     async fn write(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        let mut batch = sled::Batch::default();
-        batch.insert(META_KEY, to_json(meta, "snapshot metadata")?);
-        batch.insert(DATA_KEY, data);
-        self.db.snapshot.apply_batch(batch)?;
-        self.db.flush().await
+        self.db.snapshot.insert(CURRENT_KEY, join(meta, data)?)?;
+        self.db.flush().await?;
+        // The new value is durable and read first: the old format can go.
+        self.db.snapshot.remove(LEGACY_META_KEY)?;
+        self.db.snapshot.remove(LEGACY_DATA_KEY)?;
+        Ok(())
     }
 }
 
 impl fmt::Debug for SnapshotStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SnapshotStore").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::type_config::{StoredMembership, TypeConfig};
+
+    fn meta(index: u64) -> SnapshotMeta {
+        SnapshotMeta {
+            last_log_id: Some(openraft::testing::log_id::<TypeConfig>(1, 1, index)),
+            last_membership: StoredMembership::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_saved_snapshot_loads_whole_and_an_older_one_does_not_replace_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::new(Db::open(dir.path()).unwrap());
+        assert!(store.load().unwrap().is_none());
+        store.save(&meta(10), b"ten").await.unwrap();
+        assert!(!store.save_if_newer(&meta(5), b"five").await.unwrap());
+        assert!(store.save_if_newer(&meta(20), b"").await.unwrap());
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(loaded.meta.last_log_id.unwrap().index, 20);
+        assert!(loaded.data.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_stored_in_the_old_format_loads_and_the_next_save_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::new(Db::open(dir.path()).unwrap());
+        let tree = &store.db.snapshot;
+        tree.insert(LEGACY_META_KEY, to_json(&meta(7), "meta").unwrap())
+            .unwrap();
+        tree.insert(LEGACY_DATA_KEY, b"seven".to_vec()).unwrap();
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(
+            (loaded.meta.last_log_id.unwrap().index, loaded.data),
+            (7, b"seven".to_vec())
+        );
+
+        assert!(store.save_if_newer(&meta(8), b"eight").await.unwrap());
+        assert!(tree.get(LEGACY_META_KEY).unwrap().is_none());
+        assert!(tree.get(LEGACY_DATA_KEY).unwrap().is_none());
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(
+            (loaded.meta.last_log_id.unwrap().index, loaded.data),
+            (8, b"eight".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_truncated_value_is_an_error_not_a_panic() {
+        let value = join(&meta(3), b"data").unwrap();
+        for cut in [0, 3, 10] {
+            assert_eq!(
+                split(&value[..cut]).unwrap_err().kind(),
+                io::ErrorKind::InvalidData
+            );
+        }
+        assert_eq!(split(&value).unwrap().1, b"data");
     }
 }
