@@ -39,7 +39,8 @@ pub struct Config {
     pub region: String,
     /// Largest gRPC message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// How long a read may wait for `min_revision` before answering `Unavailable`.
+    /// How long a read may wait for `min_revision` (or a call for a started node to catch
+    /// up with the cluster) before answering `Unavailable`.
     pub min_revision_wait_ms: u64,
     /// After how long without contact with a leader (a follower not replicated to, a leader
     /// not acknowledged by a quorum) a node marks its answers `stale`; at least 3 election
