@@ -45,6 +45,9 @@ pub struct AuthContext {
     pub caught_up: tokio::sync::watch::Receiver<bool>,
     /// How long a call waits for the node to catch up before `Unavailable`.
     pub caught_up_wait: std::time::Duration,
+    /// Set once a call saw `caught_up`: from then on one atomic load per call, not the
+    /// watch's lock.
+    pub open: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The authentication layer.
@@ -137,12 +140,16 @@ where
 
 /// Waits, bounded, until the node has caught up with the cluster since it started.
 async fn caught_up(ctx: &AuthContext) -> Result<(), tonic::Status> {
-    if *ctx.caught_up.borrow() {
+    use std::sync::atomic::Ordering;
+    if ctx.open.load(Ordering::Acquire) {
         return Ok(());
     }
     let mut caught_up = ctx.caught_up.clone();
     match tokio::time::timeout(ctx.caught_up_wait, caught_up.wait_for(|c| *c)).await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(_)) => {
+            ctx.open.store(true, Ordering::Release);
+            Ok(())
+        }
         _ => Err(crate::errors::unavailable(
             "this node started recently and has not yet caught up with the cluster \
              (no leader confirmed a read index to it); retry, or ask another node",

@@ -278,6 +278,7 @@ async fn serve_client(
         key_uses: Some(key_uses),
         caught_up: node.caught_up.clone(),
         caught_up_wait: Duration::from_millis(node.config.min_revision_wait_ms),
+        open: Arc::default(),
     });
     let iam = IamServer::new(IamApi {
         node: Arc::clone(&node),
