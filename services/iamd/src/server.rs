@@ -180,6 +180,13 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             .wait_for_leader(Duration::from_secs(10))
             .await
             .map_err(|e| err("no leader elected")(e.to_string()))?;
+        // Bootstrap reads the local state: only once it holds everything committed, or a
+        // restart that replayed too little would bootstrap again.
+        let mut caught_up = node.caught_up.clone();
+        tokio::time::timeout(Duration::from_secs(10), caught_up.wait_for(|c| *c))
+            .await
+            .map_err(|e| err("not caught up with the cluster")(e.to_string()))?
+            .map_err(|e| err("not caught up with the cluster")(e.to_string()))?;
         bootstrap::bootstrap_account(&node)
             .await
             .map_err(|e| StartError(e.0))?

@@ -23,7 +23,8 @@ pub const PURGE_BATCH_ENTRIES: u64 = 256;
 ///   [`KEEP_SNAPSHOTTED_ENTRIES`] snapshotted entries and purging at least
 ///   [`PURGE_BATCH_ENTRIES`] at a time;
 /// - followers more than twice the snapshot interval behind catch up by snapshot;
-/// - sending and installing a snapshot may take 10 s (the whole state in one message).
+/// - sending and installing a snapshot may take 10 s (the whole state in one message);
+/// - a restarted leader holds an election before it leads again (no leader restore).
 pub fn raft_config(cluster_name: &str) -> Result<Arc<Config>, ConfigError> {
     let (election_timeout_min, election_timeout_max) = ELECTION_TIMEOUT_MS;
     let config = Config {
@@ -36,6 +37,12 @@ pub fn raft_config(cluster_name: &str) -> Result<Arc<Config>, ConfigError> {
         replication_lag_threshold: 2 * SNAPSHOT_EVERY_ENTRIES,
         max_in_snapshot_log_to_keep: KEEP_SNAPSHOTTED_ENTRIES,
         purge_batch_size: PURGE_BATCH_ENTRIES,
+        // The committed log id is not fsync'd on its own and applying waits for no fsync, so
+        // a restarted leader could restore itself with a stale state machine and hand out a
+        // read index below what it acknowledged (openraft's docs on this option). Without
+        // restore it holds an election first: a new term's first entry is above everything
+        // committed before, so a read index (and iamd's catch-up gate) covers it.
+        enable_leader_restore: Some(false),
         ..Config::default()
     };
     config.validate().map(Arc::new)
@@ -60,5 +67,6 @@ mod tests {
         );
         assert_eq!(config.max_in_snapshot_log_to_keep, 1_000);
         assert!(config.replication_lag_threshold > 10_000);
+        assert_eq!(config.enable_leader_restore, Some(false));
     }
 }

@@ -10,7 +10,10 @@
 //! `sync_file_range`, which neither flushes the device's write cache nor commits the file's
 //! metadata, and sled only fsyncs its file every 500 ms from a background thread. So after
 //! each sled flush the sync thread calls `fdatasync` on sled's data file itself (through a
-//! handle of its own), and only then reports the writes durable.
+//! handle of its own), and only then reports the writes durable. sled keeps a value over
+//! about 128 KiB (a stored snapshot, say) in a file of its own under `blobs/`, which it
+//! never fsyncs: writers of large values say so ([`Db::wrote`]), and the next round also
+//! fsyncs every blob file and the `blobs/` directory.
 //!
 //! One thread per database (`raft-sync`) does every fsync. Whoever needs writes durable
 //! queues a waiter; the thread takes every waiter queued, flushes sled once for all of them
@@ -25,8 +28,8 @@
 use std::fmt;
 use std::fs::File;
 use std::io;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 
@@ -51,10 +54,20 @@ pub(crate) struct Db {
     sync: mpsc::Sender<Waiter>,
     /// Completed sync rounds: a sled flush followed by an `fdatasync` of its data file.
     rounds: Arc<AtomicU64>,
+    /// Whether a value large enough for a sled blob file was written since the last round
+    /// began.
+    large: Arc<AtomicBool>,
+    /// Completed rounds that also synced the blob files.
+    blob_rounds: Arc<AtomicU64>,
 }
 
 /// The file sled 0.34 keeps its log and pages in, inside the database directory.
 const SLED_DATA_FILE: &str = "db";
+/// The directory sled 0.34 keeps large values in, one file each.
+const SLED_BLOBS_DIR: &str = "blobs";
+/// Values from this size on may be blobs: sled's threshold is a quarter of its 512 KiB
+/// segments, less headers; half of that leaves a margin.
+const LARGE_VALUE_BYTES: usize = 64 * 1024;
 
 /// Someone waiting for the writes made before it queued to be durable.
 enum Waiter {
@@ -99,11 +112,21 @@ impl Db {
         })?;
         let (sync, waiters) = mpsc::channel();
         let weak = Arc::downgrade(&db);
-        let rounds = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&rounds);
+        let sync_state = SyncState {
+            dir: path.to_owned(),
+            data,
+            rounds: Arc::new(AtomicU64::new(0)),
+            large: Arc::new(AtomicBool::new(false)),
+            blob_rounds: Arc::new(AtomicU64::new(0)),
+        };
+        let (rounds, large, blob_rounds) = (
+            Arc::clone(&sync_state.rounds),
+            Arc::clone(&sync_state.large),
+            Arc::clone(&sync_state.blob_rounds),
+        );
         std::thread::Builder::new()
             .name("raft-sync".into())
-            .spawn(move || sync_loop(&weak, &data, &waiters, &counted))?;
+            .spawn(move || sync_loop(&weak, &sync_state, &waiters))?;
         Ok(Self {
             _db: db,
             log,
@@ -111,7 +134,23 @@ impl Db {
             snapshot,
             sync,
             rounds,
+            large,
+            blob_rounds,
         })
+    }
+
+    /// Notes that a value of `len` bytes was written, after writing it and before waiting
+    /// for it to be durable: a large one makes the next sync round fsync sled's blob files.
+    pub(crate) fn wrote(&self, len: usize) {
+        if len >= LARGE_VALUE_BYTES {
+            self.large.store(true, Ordering::Release);
+        }
+    }
+
+    /// How many sync rounds also synced sled's blob files.
+    #[cfg(test)]
+    pub(crate) fn blob_rounds(&self) -> u64 {
+        self.blob_rounds.load(Ordering::Acquire)
     }
 
     /// How many sync rounds (sled flush, then `fdatasync`) have completed.
@@ -138,26 +177,67 @@ impl Db {
 }
 
 /// The `raft-sync` thread: one flush per round for every waiter queued before it began.
-fn sync_loop(
-    db: &Weak<sled::Db>,
-    data: &File,
-    waiters: &mpsc::Receiver<Waiter>,
-    rounds: &AtomicU64,
-) {
+/// What the sync thread works with.
+struct SyncState {
+    /// The database directory.
+    dir: PathBuf,
+    /// sled's data file, for `fdatasync`.
+    data: File,
+    rounds: Arc<AtomicU64>,
+    large: Arc<AtomicBool>,
+    blob_rounds: Arc<AtomicU64>,
+}
+
+/// fsyncs every blob file sled has and the directories naming them. A blob sled removes
+/// meanwhile (replaced by a newer value) is skipped.
+fn sync_blobs(dir: &Path) -> io::Result<()> {
+    let blobs = dir.join(SLED_BLOBS_DIR);
+    let entries = match std::fs::read_dir(&blobs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        match File::open(entry?.path()).and_then(|f| f.sync_all()) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    File::open(&blobs)?.sync_all()?;
+    File::open(dir)?.sync_all()
+}
+
+fn sync_loop(db: &Weak<sled::Db>, state: &SyncState, waiters: &mpsc::Receiver<Waiter>) {
     while let Ok(first) = waiters.recv() {
         let mut round = vec![first];
         round.extend(waiters.try_iter());
         // Hold the database only for the flush, so that the last report comes after the
         // thread let go of it.
+        // Taken before the flush: a writer notes a large value after writing it, so a round
+        // that takes the note flushes that value.
+        let large = state.large.swap(false, Ordering::AcqRel);
         let result = match db.upgrade() {
             Some(db) => db
                 .flush()
                 .map_err(io::Error::from)
-                .and_then(|_| data.sync_data()),
+                .and_then(|_| state.data.sync_data())
+                .and_then(|()| {
+                    if large {
+                        sync_blobs(&state.dir)
+                    } else {
+                        Ok(())
+                    }
+                }),
             None => Err(closed()),
         };
         if result.is_ok() {
-            rounds.fetch_add(1, Ordering::AcqRel);
+            state.rounds.fetch_add(1, Ordering::AcqRel);
+            if large {
+                state.blob_rounds.fetch_add(1, Ordering::AcqRel);
+            }
+        } else if large {
+            // Not synced: the next round tries again.
+            state.large.store(true, Ordering::Release);
         }
         if let Err(e) = &result {
             tracing::error!(error = %e, waiters = round.len(), "cannot flush the raft storage");
@@ -172,6 +252,7 @@ impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Db")
             .field("sync_rounds", &self.sync_rounds())
+            .field("blob_rounds", &self.blob_rounds.load(Ordering::Acquire))
             .finish_non_exhaustive()
     }
 }
@@ -202,5 +283,26 @@ mod tests {
             after >= before + 256 * 4096,
             "sled's data file grew from {before} to {after} bytes only"
         );
+    }
+
+    #[tokio::test]
+    async fn a_value_large_enough_for_a_blob_file_is_synced_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let value = vec![9_u8; 1 << 20];
+        db.snapshot.insert("big", value.clone()).unwrap();
+        db.wrote(value.len());
+        db.flush().await.unwrap();
+        // sled put the value in a file of its own, which its flush does not sync...
+        let blobs = std::fs::read_dir(dir.path().join(SLED_BLOBS_DIR))
+            .unwrap()
+            .count();
+        assert!(blobs >= 1, "sled kept the 1 MiB value in its log file");
+        // ...so the round synced the blob files too; a small value does not ask for it.
+        assert_eq!(db.blob_rounds(), 1);
+        db.log.insert("small", vec![1_u8; 100]).unwrap();
+        db.wrote(100);
+        db.flush().await.unwrap();
+        assert_eq!(db.blob_rounds(), 1);
     }
 }

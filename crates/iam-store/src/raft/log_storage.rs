@@ -72,9 +72,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let mut appended = 0_usize;
         for entry in entries {
-            self.db
-                .log
-                .insert(index_key(entry.log_id.index), to_json(&entry, "log entry")?)?;
+            let value = to_json(&entry, "log entry")?;
+            let len = value.len();
+            self.db.log.insert(index_key(entry.log_id.index), value)?;
+            self.db.wrote(len);
             appended += 1;
         }
         if self.leftovers {

@@ -120,7 +120,10 @@ impl SnapshotStore {
     }
 
     async fn write(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        self.db.snapshot.insert(CURRENT_KEY, join(meta, data)?)?;
+        let value = join(meta, data)?;
+        let len = value.len();
+        self.db.snapshot.insert(CURRENT_KEY, value)?;
+        self.db.wrote(len);
         self.db.flush().await?;
         // The new value is durable and read first: the old format can go.
         self.db.snapshot.remove(LEGACY_META_KEY)?;
