@@ -248,12 +248,18 @@ mod tests {
         {
             let mut store = open(dir.path());
             store.blocking_append(blanks(1..10)).await.unwrap();
+            store.save_committed(Some(log_id(8))).await.unwrap();
             // As if sled had recovered later writes but not entry 5.
             store.db.log.remove(index_key(5)).unwrap();
             store.db.flush().await.unwrap();
         }
         let mut store = open(dir.path());
         assert_eq!(tree_indexes(&store), (1..5).collect::<Vec<_>>());
+        assert_eq!(
+            store.read_committed().await.unwrap(),
+            None,
+            "a committed id past the repaired log is forgotten"
+        );
         assert_eq!(read_all(&mut store).await, (1..5).collect::<Vec<_>>());
         let state = store.get_log_state().await.unwrap();
         assert_eq!(state.last_log_id, Some(log_id(4)));
@@ -289,10 +295,13 @@ mod tests {
             store.blocking_append(blanks(3..40)).await.unwrap();
             store.purge(log_id(9)).await.unwrap();
             store.truncate_after(Some(log_id(29))).await.unwrap();
+            store.save_committed(Some(log_id(25))).await.unwrap();
+            store.db.flush().await.unwrap();
         }
         let mut store = open(dir.path());
         assert_eq!(read_all(&mut store).await, (10..30).collect::<Vec<_>>());
         assert_eq!(store.remove_after_hole().unwrap(), 0);
+        assert_eq!(store.read_committed().await.unwrap(), Some(log_id(25)));
     }
 
     #[tokio::test]

@@ -72,7 +72,31 @@ impl LogStore {
             store.leftovers = true;
         }
         store.remove_after_hole()?;
+        store.forget_committed_past_the_log()?;
         Ok(store)
+    }
+
+    /// Removes a stored committed log id that is past the last entry kept (or purged): it
+    /// was written without an fsync of its own, after entries a crash lost, and openraft
+    /// would fail to replay up to it. Without it, openraft replays up to the snapshot and
+    /// learns the commit from the leader; iamd serves nothing until it has caught up.
+    fn forget_committed_past_the_log(&self) -> io::Result<()> {
+        let Some(committed) = self.read_meta::<Option<LogId>>(COMMITTED_KEY)?.flatten() else {
+            return Ok(());
+        };
+        let last = match self.last_present()? {
+            Some(last) => Some(last),
+            None => self.last_purged()?,
+        };
+        if last.is_none_or(|last| last.index < committed.index) {
+            self.db.meta.remove(COMMITTED_KEY)?;
+            tracing::warn!(
+                committed = committed.index,
+                last = ?last.map(|l| l.index),
+                "stored committed log id is past the log after a crash: forgotten"
+            );
+        }
+        Ok(())
     }
 
     /// Removes, newest first, every entry after the first hole among the entries kept (see
