@@ -67,19 +67,9 @@ async fn a_partitioned_leader_refuses_the_majority_goes_on_and_all_converge() {
 
     // --- the cut-off node refuses a write and a linearizable read
     let refused = create_user(&nodes[old], &root, "written-in-minority").await;
-    assert!(
-        refused
-            .as_ref()
-            .is_err_and(|status| REFUSED.contains(&status.code())),
-        "the cut-off node refuses the write: {refused:?}"
-    );
+    assert_refused(&refused, "the cut-off node refuses the write");
     let refused = authorize_linearizable(&nodes[old], &root, "register").await;
-    assert!(
-        refused
-            .as_ref()
-            .is_err_and(|status| REFUSED.contains(&status.code())),
-        "the cut-off node refuses a linearizable read: {refused:?}"
-    );
+    assert_refused(&refused, "the cut-off node refuses a linearizable read");
 
     // --- the majority accepts a write through a follower and a linearizable read
     let follower = majority.iter().copied().find(|&i| i != new).unwrap();
@@ -243,19 +233,9 @@ async fn a_cut_off_follower_refuses_says_it_is_stale_and_catches_up_after_healin
 
     // --- the cut-off follower refuses writes and linearizable reads
     let refused = create_user(&nodes[cut], &root, "written-on-the-cut-follower").await;
-    assert!(
-        refused
-            .as_ref()
-            .is_err_and(|status| REFUSED.contains(&status.code())),
-        "the cut-off follower refuses the write: {refused:?}"
-    );
+    assert_refused(&refused, "the cut-off follower refuses the write");
     let refused = authorize_linearizable(&nodes[cut], &root, "before-the-cut").await;
-    assert!(
-        refused
-            .as_ref()
-            .is_err_and(|status| REFUSED.contains(&status.code())),
-        "the cut-off follower refuses a linearizable read: {refused:?}"
-    );
+    assert_refused(&refused, "the cut-off follower refuses a linearizable read");
 
     // --- its local reads go on from memory, saying they are stale once past the bound
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -516,6 +496,16 @@ async fn create_user(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Fails the test unless `result` is a refusal or a timeout (one of [`REFUSED`]).
+fn assert_refused<T: std::fmt::Debug>(result: &Result<T, tonic::Status>, what: &str) {
+    assert!(
+        result
+            .as_ref()
+            .is_err_and(|status| REFUSED.contains(&status.code())),
+        "{what}: {result:?}"
+    );
 }
 
 /// Asks `node`, with a LINEARIZABLE read, whether `user` may read its own register.
