@@ -51,14 +51,19 @@ fn leaf(ca: &Ca) -> (String, String) {
     (cert.pem(), key.serialize_pem())
 }
 
-async fn read_index_over(endpoint: Endpoint) -> Result<u64, String> {
+/// A read index from node `to` over `endpoint`.
+async fn read_index_over(endpoint: Endpoint, to: u64) -> Result<u64, String> {
     let channel = endpoint
         .connect_timeout(Duration::from_secs(2))
         .connect()
         .await
         .map_err(|e| format!("connect: {e:?}"))?;
+    let mut request = tonic::Request::new(ReadIndexRequest {});
+    request
+        .metadata_mut()
+        .insert(iam_raft::TO_NODE_METADATA, to.into());
     RaftServiceClient::new(channel)
-        .read_index(ReadIndexRequest {})
+        .read_index(request)
         .await
         .map(|r| r.into_inner().read_index)
         .map_err(|e| format!("call: {e:?}"))
@@ -121,6 +126,7 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
 
     // --- the leader's peer port: a client with a cluster certificate is served ...
     let peer = nodes[leader].peer_addr;
+    let leader_id = nodes[leader].node.config.node_id;
     let tls = |identity: Identity| {
         Endpoint::from_shared(format!("https://{peer}"))
             .unwrap()
@@ -131,14 +137,17 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
             )
             .unwrap()
     };
-    let served = read_index_over(tls(Identity::from_pem(&cert, &key))).await;
+    let served = read_index_over(tls(Identity::from_pem(&cert, &key)), leader_id).await;
     assert!(served.unwrap() >= revision);
     // ... plaintext is not ...
     let plain = Endpoint::from_shared(format!("http://{peer}")).unwrap();
-    assert!(read_index_over(plain).await.is_err(), "plaintext refused");
+    assert!(
+        read_index_over(plain, leader_id).await.is_err(),
+        "plaintext refused"
+    );
     // ... nor a certificate from another CA.
     let (rogue_cert, rogue_key) = leaf(&ca("some other CA"));
-    let rogue = read_index_over(tls(Identity::from_pem(&rogue_cert, &rogue_key))).await;
+    let rogue = read_index_over(tls(Identity::from_pem(&rogue_cert, &rogue_key)), leader_id).await;
     assert!(rogue.is_err(), "a stranger's certificate is refused");
 
     for node in nodes {

@@ -55,12 +55,8 @@ impl Drop for EtcdCluster {
 /// Starts three members with data under `dir` (fsync on commit, etcd's default) and waits
 /// until the first answers a put.
 pub async fn start(binary: &str, dir: &Path) -> std::io::Result<EtcdCluster> {
-    let peers: Vec<u16> = (0..3)
-        .map(|_| crate::free_port())
-        .collect::<Result<_, _>>()?;
-    let clients: Vec<u16> = (0..3)
-        .map(|_| crate::free_port())
-        .collect::<Result<_, _>>()?;
+    let ports = crate::free_ports(6)?;
+    let (peers, clients) = ports.split_at(3);
     let initial: Vec<String> = peers
         .iter()
         .enumerate()
@@ -73,7 +69,7 @@ pub async fn start(binary: &str, dir: &Path) -> std::io::Result<EtcdCluster> {
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect(),
     };
-    for (i, (peer, client)) in peers.iter().zip(&clients).enumerate() {
+    for (i, (peer, client)) in peers.iter().zip(clients).enumerate() {
         let child = Command::new(binary)
             .args(["--name", &format!("e{i}")])
             .args(["--data-dir", &dir.join(format!("e{i}")).to_string_lossy()])

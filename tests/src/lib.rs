@@ -169,7 +169,44 @@ pub fn free_port() -> std::io::Result<u16> {
 
 /// A free port on `ip` (bound and released).
 pub fn free_port_on(ip: Ipv4Addr) -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind((ip, 0))?.local_addr()?.port())
+    let ports = free_ports_on(ip, 1)?;
+    ports
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("no port"))
+}
+
+/// `n` distinct free loopback ports.
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    free_ports_on(Ipv4Addr::LOCALHOST, n)
+}
+
+/// `n` free ports on `ip`, distinct from each other and from every port this process was
+/// handed before.
+///
+/// The OS may hand out a released port again on the very next bind: picking ports one at a
+/// time once gave two members of a test cluster one address, and its leader replicated to
+/// itself. So all `n` stay bound until all are picked, and no port is handed out twice.
+pub fn free_ports_on(ip: Ipv4Addr, n: usize) -> std::io::Result<Vec<u16>> {
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<(Ipv4Addr, u16)>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut held = Vec::new();
+    let mut ports = Vec::with_capacity(n);
+    while ports.len() < n {
+        if held.len() >= n + 1_000 {
+            return Err(std::io::Error::other("no fresh free port"));
+        }
+        let listener = std::net::TcpListener::bind((ip, 0))?;
+        let port = listener.local_addr()?.port();
+        if handed_out.insert((ip, port)) {
+            ports.push(port);
+        }
+        held.push(listener);
+    }
+    Ok(ports)
 }
 
 /// Configurations of a new cluster with one node per directory: ids 1…n, free ports, the
@@ -182,16 +219,17 @@ pub fn cluster_configs(dirs: &[&Path]) -> std::io::Result<Vec<Config>> {
     let hex =
         iam_sts::ClusterKey::generate_hex().map_err(|e| std::io::Error::other(e.to_string()))?;
     std::fs::write(&key, hex)?;
-    let peers: Vec<u16> = dirs.iter().map(|_| free_port()).collect::<Result<_, _>>()?;
+    let ports = free_ports(2 * dirs.len())?;
+    let (peers, listens) = ports.split_at(dirs.len());
     let members: std::collections::BTreeMap<u64, String> = (1u64..)
-        .zip(&peers)
+        .zip(peers)
         .map(|(id, p)| (id, format!("127.0.0.1:{p}")))
         .collect();
     let mut out = Vec::new();
-    for ((id, dir), peer) in (1u64..).zip(dirs).zip(&peers) {
+    for (((id, dir), peer), listen) in (1u64..).zip(dirs).zip(peers).zip(listens) {
         let mut c = config(dir);
         c.node_id = id;
-        c.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        c.listen = SocketAddr::from(([127, 0, 0, 1], *listen));
         c.peer_listen = SocketAddr::from(([127, 0, 0, 1], *peer));
         c.initial_members = members.clone();
         c.cluster_key_file = Some(key.clone());
@@ -214,8 +252,12 @@ pub async fn faulty_cluster_configs(
     let mut members = std::collections::BTreeMap::new();
     for c in &mut configs {
         let ip = proxy::node_ip(c.node_id)?;
-        c.listen = SocketAddr::from((ip, free_port_on(ip)?));
-        c.peer_listen = SocketAddr::from((ip, free_port_on(ip)?));
+        let ports = free_ports_on(ip, 2)?;
+        let (Some(&listen), Some(&peer)) = (ports.first(), ports.get(1)) else {
+            return Err(std::io::Error::other("no free ports"));
+        };
+        c.listen = SocketAddr::from((ip, listen));
+        c.peer_listen = SocketAddr::from((ip, peer));
         let proxy = net.add_node(c.node_id, c.peer_listen).await?.to_string();
         c.advertise_peer = Some(proxy.clone());
         members.insert(c.node_id, proxy);
@@ -261,8 +303,12 @@ pub fn joiner_config(dir: &Path, id: u64, first: &Config) -> std::io::Result<Con
     let mut c = config(dir);
     c.node_id = id;
     c.initial_members = first.initial_members.clone();
-    c.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-    c.peer_listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let ports = free_ports(2)?;
+    let (Some(&listen), Some(&peer)) = (ports.first(), ports.get(1)) else {
+        return Err(std::io::Error::other("no free ports"));
+    };
+    c.listen = SocketAddr::from(([127, 0, 0, 1], listen));
+    c.peer_listen = SocketAddr::from(([127, 0, 0, 1], peer));
     c.cluster_key_file = first.cluster_key_file.clone();
     // Test machines are slow and shared: let reads wait longer for a lagging node.
     c.min_revision_wait_ms = 10_000;

@@ -14,13 +14,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use iam_api::internal::raft_service_client::RaftServiceClient;
 use iam_store::raft::NodeId;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::addressee::AddressedTo;
 use crate::limits::{CONNECT_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::tls::{PeerTls, PeerTransport};
 
-/// The gRPC client of the peer service, over a shared channel.
-pub(crate) type PeerService = RaftServiceClient<Channel>;
+/// The gRPC client of the peer service, over a shared channel; every call names the node
+/// it is meant for (see [`crate::addressee`]).
+pub(crate) type PeerService = RaftServiceClient<InterceptedService<Channel, AddressedTo>>;
 
 /// The channels of one node to its peers; cheap to clone, clones share the channels.
 #[derive(Clone, Default)]
@@ -55,9 +58,11 @@ impl Channels {
         addr: &str,
     ) -> Result<PeerService, tonic::transport::Error> {
         let channel = self.channel(target, addr)?;
-        Ok(RaftServiceClient::new(channel)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES))
+        Ok(
+            RaftServiceClient::with_interceptor(channel, AddressedTo(target))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
     }
 
     fn channel(&self, target: NodeId, addr: &str) -> Result<Channel, tonic::transport::Error> {

@@ -31,6 +31,7 @@
 //! openraft types stay behind this crate and `iam-store`: the node's API speaks in node ids,
 //! addresses, log indexes and the machine's own commands and responses.
 
+mod addressee;
 mod channels;
 mod contact;
 mod limits;
@@ -41,6 +42,7 @@ mod service;
 mod tls;
 mod wire;
 
+pub use addressee::{OnlyFor, TO_NODE_METADATA};
 pub use limits::{
     CLUSTER_NAME, COMMIT_TIMEOUT, CONNECT_TIMEOUT, FORWARD_TIMEOUT, LEADER_METADATA,
     MAX_MESSAGE_BYTES, SNAPSHOT_CHUNK_BYTES,

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use iam_api::internal::raft_service_client::RaftServiceClient;
-use iam_api::internal::{ForwardRequest, InstallSnapshotRequest};
-use iam_raft::{LEADER_METADATA, Role, WriteError};
+use iam_api::internal::{ForwardRequest, InstallSnapshotRequest, ReadIndexRequest};
+use iam_raft::{LEADER_METADATA, Role, TO_NODE_METADATA, WriteError};
 use support::{Cluster, KvResponse, TestNode, WAIT, bind, delete, set};
 use tonic::Code;
 
@@ -282,9 +282,23 @@ async fn a_follower_refuses_a_forwarded_write_and_names_the_leader() {
     let leader = cluster.agreed_leader(None).await;
     let follower = *cluster.followers(leader).first().unwrap();
     let follower_addr = cluster.members.get(&follower).unwrap();
-    let mut peer = RaftServiceClient::connect(format!("http://{follower_addr}"))
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{follower_addr}"))
+        .unwrap()
+        .connect()
         .await
         .unwrap();
+    let mut peer = RaftServiceClient::with_interceptor(channel.clone(), addressed_to(follower));
+
+    tracing::info!("--- a call meant for another node is refused, whatever it asks");
+    let mut stranger = RaftServiceClient::with_interceptor(channel, addressed_to(leader));
+    let status = stranger.read_index(ReadIndexRequest {}).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(
+        status.message().contains(&format!(
+            "meant for node {leader}, but this is node {follower}"
+        )),
+        "{status:?}"
+    );
 
     tracing::info!("--- a forward that reaches a follower is refused, never forwarded again");
     let command = serde_json::to_vec(&set("k", "v")).unwrap();
@@ -338,4 +352,47 @@ async fn a_follower_refuses_a_forwarded_write_and_names_the_leader() {
     for node in cluster.nodes {
         node.kill().await;
     }
+}
+
+/// A client-side interceptor naming node `to` as the one the call is meant for, as every
+/// node's own peer client does.
+fn addressed_to(
+    to: u64,
+) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
+    move |mut request: tonic::Request<()>| {
+        request.metadata_mut().insert(TO_NODE_METADATA, to.into());
+        Ok(request)
+    }
+}
+
+#[tokio::test]
+async fn a_member_list_that_sends_several_members_to_one_node_elects_no_leader() {
+    tracing::info!(
+        "--- five voters, of which only nodes 1 and 2 run; 3 and 4 are listed at 2's address"
+    );
+    let (one_listener, one) = bind().await;
+    let (two_listener, two) = bind().await;
+    let members = BTreeMap::from([
+        (1, one),
+        (2, two.clone()),
+        (3, two.clone()),
+        (4, two),
+        (5, "127.0.0.1:9".to_owned()),
+    ]);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let node_one = TestNode::start(1, one_listener, dirs[0].path(), &members).await;
+    let node_two = TestNode::start(2, two_listener, dirs[1].path(), &members).await;
+
+    tracing::info!("--- node 2 answers only as itself: 2 votes of 5 elect nobody");
+    // Counting node 2's answers to the calls meant for 3 and 4 would make four of five.
+    let waited = node_one.node.wait_for_leader(Duration::from_secs(3)).await;
+    assert!(
+        matches!(waited, Err(iam_raft::ReadError::NoLeader { .. })),
+        "{waited:?}"
+    );
+    let metrics = node_one.node.metrics();
+    assert_ne!(metrics.role, Role::Leader, "{metrics:?}");
+    assert_eq!(node_two.node.metrics().leader, None);
+    node_two.kill().await;
+    node_one.kill().await;
 }

@@ -166,6 +166,27 @@ async fn iamctl_changes_the_membership_of_a_running_cluster() {
     );
     assert!(added["Revision"].as_u64().unwrap() > 0, "{added}");
 
+    let taken = iamctl(
+        &nodes[at(&nodes, first)],
+        &creds,
+        &[
+            "cluster",
+            "add-learner",
+            "--node-id",
+            "5",
+            "--address",
+            &fourth_peer,
+        ],
+    )
+    .await;
+    assert_ne!(taken.code, 0, "{taken:?}");
+    assert!(
+        taken.stderr.contains(&format!(
+            "the address `{fourth_peer}` belongs to node 4 already"
+        )),
+        "{taken:?}"
+    );
+
     let stranger = iamctl(
         &nodes[at(&nodes, first)],
         &creds,

@@ -249,6 +249,15 @@ impl Config {
                 "node is not an initial member; it waits to be added"
             );
         }
+        // Two members at one address would let that node's answers count twice.
+        let mut seen = BTreeMap::new();
+        for (id, addr) in &self.initial_members {
+            if let Some(other) = seen.insert(addr.as_str(), id) {
+                return Err(ConfigError(format!(
+                    "initial members {other} and {id} have the same address `{addr}`"
+                )));
+            }
+        }
         iam_store::validate::account_id("bootstrap_account_id", &self.bootstrap_account_id)
             .map_err(|e| ConfigError(e.message))?;
         if self.key_use_flush_ms < 10 {
@@ -357,7 +366,9 @@ fn parse_members<'a>(
         let id: u64 = id
             .parse()
             .map_err(|_| ConfigError(format!("invalid member id in `{item}`")))?;
-        out.insert(id, addr.to_owned());
+        if out.insert(id, addr.to_owned()).is_some() {
+            return Err(ConfigError(format!("member id {id} is listed twice")));
+        }
     }
     Ok(out)
 }
@@ -412,6 +423,17 @@ mod tests {
         let env = [("IAMD_NODE_ID".to_owned(), "zero".to_owned())];
         assert!(Config::load(&flags(&[]), env).is_err());
         assert!(Config::load(&flags(&["--bootstrap-account-id", "12"]), []).is_err());
+    }
+
+    #[test]
+    fn a_member_listed_twice_or_two_members_at_one_address_are_refused() {
+        let e = Config::load(&flags(&["--initial-member", "1=a:1,1=b:2"]), []).unwrap_err();
+        assert!(e.0.contains("member id 1 is listed twice"), "{e}");
+        let e = Config::load(&flags(&["--initial-member", "1=a:1,2=b:2,3=a:1"]), []).unwrap_err();
+        assert!(
+            e.0.contains("initial members 1 and 3 have the same address `a:1`"),
+            "{e}"
+        );
     }
 
     #[test]

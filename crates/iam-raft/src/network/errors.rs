@@ -5,6 +5,7 @@ use openraft::RPCTypes;
 use openraft::error::{NetworkError, RPCError, RaftError, Timeout, Unreachable};
 use tonic::{Code, Status};
 
+use crate::addressee::is_misaddressed;
 use crate::wire::CodecError;
 
 /// The openraft error for a failed call to `target`: `Unreachable` when the peer is down or
@@ -26,6 +27,11 @@ pub(crate) fn from_status(
             target,
             timeout,
         }),
+        // The address leads to another node (see `crate::addressee`): retrying at once is
+        // futile.
+        Code::FailedPrecondition if is_misaddressed(status) => {
+            RPCError::Unreachable(Unreachable::from_string(message))
+        }
         // The peer runs no such service (or an incompatible one): retrying at once is futile.
         Code::Unimplemented | Code::PermissionDenied | Code::Unauthenticated => {
             RPCError::Unreachable(Unreachable::from_string(message))
@@ -95,6 +101,18 @@ mod tests {
         assert!(matches!(
             map(Status::unimplemented("no such service")),
             RPCError::Unreachable(_)
+        ));
+    }
+
+    #[test]
+    fn an_address_that_leads_to_another_node_is_unreachable() {
+        let mut misaddressed = crate::addressee::OnlyFor(3);
+        let refused = tonic::service::Interceptor::call(&mut misaddressed, tonic::Request::new(()))
+            .unwrap_err();
+        assert!(matches!(map(refused), RPCError::Unreachable(_)));
+        assert!(matches!(
+            map(Status::failed_precondition("something else")),
+            RPCError::Network(_)
         ));
     }
 

@@ -14,6 +14,7 @@ use openraft::raft::ClientWriteResponse;
 use openraft::{BasicNode, ChangeMembers};
 
 use super::{AdminError, RaftNode};
+use crate::addressee::is_misaddressed;
 use crate::limits::FORWARD_TIMEOUT;
 use crate::service::leader_of;
 
@@ -33,6 +34,12 @@ impl<M: Machine> RaftNode<M> {
     ) -> Result<u64, AdminError> {
         let addr: String = addr.into();
         let members = self.metrics().members;
+        // Two members at one address would let that node's answers count twice.
+        if let Some((other, _)) = members.iter().find(|(m, a)| **m != id && **a == addr) {
+            return Err(AdminError::Rejected(format!(
+                "the address `{addr}` belongs to node {other} already"
+            )));
+        }
         if members.get(&id) != Some(&addr) {
             self.probe_joiner(id, &addr, &members).await?;
         }
@@ -60,6 +67,10 @@ impl<M: Machine> RaftNode<M> {
             Ok(Ok(_)) => Err(AdminError::Rejected(format!(
                 "node {id} at `{addr}` leads a cluster of its own; start it with an empty data \
                  directory and this cluster's member list (without itself) to add it"
+            ))),
+            Ok(Err(status)) if is_misaddressed(&status) => Err(AdminError::Rejected(format!(
+                "the node at `{addr}` is not node {id}: {}",
+                status.message()
             ))),
             Ok(Err(status)) => match leader_of(&status) {
                 Some(leader) if !members.values().any(|a| *a == leader) => {

@@ -33,12 +33,14 @@ use openraft::BasicNode;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::error::{InitializeError, RaftError};
 use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 
 pub use errors::{AdminError, ReadError, StartError, WriteError};
 pub use metrics::{NodeMetrics, Role};
 pub(crate) use read::local_read_index;
 
+use crate::addressee::OnlyFor;
 use crate::channels::Channels;
 use crate::contact::LeaderContact;
 use crate::limits::CLUSTER_NAME;
@@ -138,9 +140,13 @@ impl<M: Machine> RaftNode<M> {
     }
 
     /// The peer service of this node, to mount on the peer listener next to other
-    /// services (health, reflection) or behind TLS.
-    pub fn service(&self) -> RaftServiceServer<RaftGrpc<M>> {
-        RaftGrpc::new(self.raft.clone(), Arc::clone(&self.contact)).into_server()
+    /// services (health, reflection) or behind TLS. It answers only calls meant for this
+    /// node ([`OnlyFor`]).
+    pub fn service(&self) -> InterceptedService<RaftServiceServer<RaftGrpc<M>>, OnlyFor> {
+        InterceptedService::new(
+            RaftGrpc::new(self.raft.clone(), Arc::clone(&self.contact)).into_server(),
+            OnlyFor(self.id),
+        )
     }
 
     /// A server builder for the peer port, with mutual TLS when the transport has it; mount

@@ -1,0 +1,112 @@
+//! Every peer call names the node it is meant for, and a node answers only calls meant for
+//! itself.
+//!
+//! Raft trusts the member list: an address that leads to the wrong node (a port reused by
+//! another node, a stale DNS record, two members given one address) would make a leader
+//! count another node's answers, or its own, as the acknowledgement of the member it meant,
+//! and so commit a write that no majority holds. So the client side adds
+//! [`TO_NODE_METADATA`] with the target's node id to every call ([`AddressedTo`]), and the
+//! peer service refuses, with `FAILED_PRECONDITION`, a call without it or for another node
+//! ([`OnlyFor`]). The sender sees the refusal as an unreachable peer and backs off.
+
+use iam_store::raft::NodeId;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::{Request, Status};
+
+/// The metadata key naming the node id a peer call is meant for.
+pub const TO_NODE_METADATA: &str = "x-iam-to-node";
+
+/// The start of the message of a refused misaddressed call, which
+/// [`is_misaddressed`] recognizes.
+const REFUSAL: &str = "misaddressed peer call";
+
+/// Client side: names `0` (the target node id) on every call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AddressedTo(pub(crate) NodeId);
+
+impl Interceptor for AddressedTo {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert(TO_NODE_METADATA, MetadataValue::from(self.0));
+        Ok(request)
+    }
+}
+
+/// Server side: lets through only the calls meant for node `0`.
+#[derive(Debug, Clone, Copy)]
+pub struct OnlyFor(pub(crate) NodeId);
+
+impl Interceptor for OnlyFor {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let named = request
+            .metadata()
+            .get(TO_NODE_METADATA)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<NodeId>().ok());
+        match named {
+            Some(id) if id == self.0 => Ok(request),
+            Some(id) => Err(Status::failed_precondition(format!(
+                "{REFUSAL}: meant for node {id}, but this is node {}; the member list gives \
+                 node {id} an address that leads here",
+                self.0
+            ))),
+            None => Err(Status::failed_precondition(format!(
+                "{REFUSAL}: `{TO_NODE_METADATA}` (the node id the call is meant for) is \
+                 missing or not a number; this is node {}",
+                self.0
+            ))),
+        }
+    }
+}
+
+/// Whether `status` is a node's refusal of a call meant for another node.
+pub(crate) fn is_misaddressed(status: &Status) -> bool {
+    status.code() == tonic::Code::FailedPrecondition && status.message().starts_with(REFUSAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent_to(target: NodeId) -> Request<()> {
+        AddressedTo(target).call(Request::new(())).unwrap()
+    }
+
+    #[test]
+    fn a_call_meant_for_this_node_passes() {
+        assert!(OnlyFor(3).call(sent_to(3)).is_ok());
+    }
+
+    #[test]
+    fn a_call_meant_for_another_node_is_refused_naming_both() {
+        let refused = OnlyFor(3).call(sent_to(2)).unwrap_err();
+        assert!(is_misaddressed(&refused), "{refused:?}");
+        assert!(
+            refused
+                .message()
+                .contains("meant for node 2, but this is node 3"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_call_that_names_no_node_is_refused() {
+        let refused = OnlyFor(3).call(Request::new(())).unwrap_err();
+        assert!(is_misaddressed(&refused), "{refused:?}");
+        let mut garbled = Request::new(());
+        garbled
+            .metadata_mut()
+            .insert(TO_NODE_METADATA, MetadataValue::from_static("three"));
+        assert!(is_misaddressed(&OnlyFor(3).call(garbled).unwrap_err()));
+    }
+
+    #[test]
+    fn other_refusals_are_not_taken_for_misaddressing() {
+        assert!(!is_misaddressed(&Status::failed_precondition(
+            "log conflict"
+        )));
+        assert!(!is_misaddressed(&Status::unavailable(REFUSAL)));
+    }
+}
