@@ -24,6 +24,7 @@ use iamd_tests::proxy::FaultNet;
 use iamd_tests::register::{Outcome, Recorder, Register, Workload};
 use iamd_tests::{authz, has_user, iam, state_digest};
 use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 
 /// How long a workload client waits for one answer.
 const OP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -319,6 +320,11 @@ async fn a_node_restarted_behind_a_cut_serves_nothing_until_it_has_caught_up() {
             .is_err_and(|e| e.code() == Code::Unavailable && e.message().contains("caught up")),
         "a node that has not caught up answers nothing from its older state: {refused:?}"
     );
+    assert_eq!(
+        health(&restarted).await,
+        ServingStatus::NotServing,
+        "a readiness probe keeps traffic away from it"
+    );
 
     // --- healed: it catches up first, then answers from the cluster's state
     net.heal();
@@ -337,6 +343,7 @@ async fn a_node_restarted_behind_a_cut_serves_nothing_until_it_has_caught_up() {
         answer.principal_arn,
         "arn:aws:iam::111111111111:user/written-while-down"
     );
+    assert_eq!(health(&restarted).await, ServingStatus::Serving);
 
     nodes.push(restarted);
     for node in nodes {
@@ -575,4 +582,21 @@ async fn converge(nodes: &[Running], timeout: Duration) -> (u64, String) {
         assert!(Instant::now() < deadline, "not converged: {states:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The node's overall health (service `""`, as a Kubernetes gRPC probe asks it).
+async fn health(node: &Running) -> ServingStatus {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", node.client_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let answer = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    ServingStatus::try_from(answer.status).unwrap()
 }

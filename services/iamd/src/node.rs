@@ -126,28 +126,24 @@ impl Node {
     /// started node's view may be older than one it served before it stopped (the
     /// committed log id is not fsync'd on its own, so a restart may replay less than was
     /// applied); the read index covers every entry committed anywhere before, so once this
-    /// returns no answer goes back in time. Retries until caught up or until `stop` is set.
-    pub async fn catch_up(
-        &self,
-        caught_up: tokio::sync::watch::Sender<bool>,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
+    /// returns no answer goes back in time. Retries until caught up (returns `true`) or
+    /// until `stop` is set (`false`).
+    pub async fn catch_up(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> bool {
         let attempt = Duration::from_millis(self.config.min_revision_wait_ms);
         loop {
             tokio::select! {
                 read = self.raft.linearizable_barrier(attempt) => match read {
                     Ok(index) => {
                         tracing::info!(revision = index, "caught up with the cluster: serving");
-                        caught_up.send_replace(true);
-                        return;
+                        return true;
                     }
                     Err(e) => tracing::debug!(error = %e, "not yet caught up with the cluster"),
                 },
-                _ = stop.wait_for(|stopped| *stopped) => return,
+                _ = stop.wait_for(|stopped| *stopped) => return false,
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(100)) => {}
-                _ = stop.wait_for(|stopped| *stopped) => return,
+                _ = stop.wait_for(|stopped| *stopped) => return false,
             }
         }
     }

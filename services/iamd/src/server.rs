@@ -18,6 +18,10 @@ use iam_store::view::ViewBuilder;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tonic::server::NamedService;
+use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::server::HealthReporter;
 
 use crate::api::authorization::AuthorizationApi;
 use crate::api::cluster::ClusterApi;
@@ -151,9 +155,20 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     });
 
     let (stop, stop_rx) = watch::channel(false);
+    // Health says NOT_SERVING until the node has caught up (a readiness probe keeps traffic
+    // away meanwhile), and SERVING before the gate opens, so that whoever sees the gate
+    // open also sees the node healthy.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, ServingStatus::NotServing).await;
     let catching_up = Arc::clone(&node);
     let catch_up_stop = stop_rx.clone();
-    tokio::spawn(async move { catching_up.catch_up(caught_up_tx, catch_up_stop).await });
+    let serving = health.clone();
+    tokio::spawn(async move {
+        if catching_up.catch_up(catch_up_stop).await {
+            set_health(&serving, ServingStatus::Serving).await;
+            caught_up_tx.send_replace(true);
+        }
+    });
     let closer = Closer::new();
     let key_uses = Arc::new(crate::key_use::KeyUses::default());
     tokio::spawn(crate::key_use::run(
@@ -171,6 +186,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             Arc::clone(&node),
             closer.incoming(client),
             key_uses,
+            (health, health_service),
             stop_rx,
         )),
     ];
@@ -260,14 +276,10 @@ async fn serve_client(
     node: Arc<Node>,
     incoming: impl Stream<Item = std::io::Result<Closable>> + Send + 'static,
     key_uses: Arc<crate::key_use::KeyUses>,
+    (health, health_service): (HealthReporter, HealthServer<impl Health>),
     stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let max = node.config.max_message_bytes;
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<IamServer<IamApi>>().await;
-    health
-        .set_serving::<AuthorizationServer<AuthorizationApi>>()
-        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(iam_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -312,6 +324,19 @@ async fn serve_client(
         .add_service(AuditServer::new(AuditApi).max_decoding_message_size(max))
         .serve_with_incoming_shutdown(incoming, stopped(stop))
         .await;
-    health.set_not_serving::<IamServer<IamApi>>().await;
+    set_health(&health, ServingStatus::NotServing).await;
     result.map_err(|e| e.to_string())
+}
+
+const IAM_SERVICE: &str = <IamServer<IamApi> as NamedService>::NAME;
+const AUTHORIZATION_SERVICE: &str = <AuthorizationServer<AuthorizationApi> as NamedService>::NAME;
+
+/// Sets the health of the whole node (service `""`, what a Kubernetes gRPC probe asks) and
+/// of the two services that answer from the node's own state.
+async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    health.set_service_status(IAM_SERVICE, status).await;
+    health
+        .set_service_status(AUTHORIZATION_SERVICE, status)
+        .await;
 }
