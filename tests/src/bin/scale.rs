@@ -3,6 +3,11 @@
 //! accounts of an organization, within AWS's per-account quotas); resident memory; and the
 //! time a restarted node takes to serve again. All measured in one run.
 //!
+//! The machine's speed drifts by tens of percent over a minute, so the loaded node is not
+//! compared with figures taken before its load: a second node with the empty store runs
+//! beside it, and the two are measured in alternating rounds (once before the load, as a
+//! check that two equal nodes measure equal, and once after it).
+//!
 //! `scale [--users N] [--roles N] [--policies N] [--samples N]`
 //!
 //! The bulk load goes straight to Raft (64 writes in flight) rather than through signed
@@ -79,7 +84,8 @@ struct Probe {
 }
 
 impl Probe {
-    async fn writes(&mut self, tag: &str, n: usize) -> Duration {
+    /// The latencies of `n` sequential writes.
+    async fn writes(&mut self, tag: &str, n: usize) -> Vec<Duration> {
         let mut lat = Vec::new();
         for i in 0..n {
             let t = Instant::now();
@@ -92,10 +98,11 @@ impl Probe {
                 .unwrap();
             lat.push(t.elapsed());
         }
-        p50(lat)
+        lat
     }
 
-    async fn decisions(&mut self, n: usize) -> Duration {
+    /// The latencies of `n` sequential decisions.
+    async fn decisions(&mut self, n: usize) -> Vec<Duration> {
         let mut lat = Vec::new();
         for _ in 0..n {
             let t = Instant::now();
@@ -131,8 +138,64 @@ impl Probe {
             assert_eq!(r.decision, pb::Decision::Allowed as i32);
             lat.push(t.elapsed());
         }
-        p50(lat)
+        lat
     }
+}
+
+/// p50 write and decision latencies of two nodes, measured in alternating rounds.
+struct Compared {
+    write: (Duration, Duration),
+    decision: (Duration, Duration),
+}
+
+impl Compared {
+    async fn measure(a: &mut Probe, b: &mut Probe, tag: &str, samples: usize) -> Self {
+        const ROUNDS: usize = 5;
+        let (mut wa, mut wb, mut da, mut db) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let n = samples.div_ceil(ROUNDS);
+            wa.extend(a.writes(&format!("{tag}-{round}"), n).await);
+            wb.extend(b.writes(&format!("{tag}-{round}"), n).await);
+            da.extend(a.decisions(n * 10).await);
+            db.extend(b.decisions(n * 10).await);
+        }
+        Self {
+            write: (p50(wa), p50(wb)),
+            decision: (p50(da), p50(db)),
+        }
+    }
+
+    fn print(&self, what: &str) {
+        let ratio = |(a, b): (Duration, Duration)| b.as_secs_f64() / a.as_secs_f64();
+        println!(
+            "{what}: write p50 {:?} vs {:?} ({:.2}x)   authorize p50 {:?} vs {:?} ({:.2}x)",
+            self.write.0,
+            self.write.1,
+            ratio(self.write),
+            self.decision.0,
+            self.decision.1,
+            ratio(self.decision)
+        );
+    }
+}
+
+/// A started node with the trading scenario's trader, and a probe signed by its root.
+async fn scenario_node(
+    dir: &std::path::Path,
+) -> (
+    iamd::server::Running,
+    Probe,
+    iam_api::signing::SigningCredentials,
+) {
+    let node = iamd_tests::start(iamd_tests::config(dir)).await.unwrap();
+    let root = iamd_tests::read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let alice = iamd_tests::scenario::trader(&node, &root).await.unwrap();
+    let probe = Probe {
+        admin: iamd_tests::iam(&node, &root).await.unwrap(),
+        authz: iamd_tests::authz(&node, &root).await.unwrap(),
+        alice,
+    };
+    (node, probe, root)
 }
 
 fn load_ops(users: usize, roles: usize, policies: usize) -> (Vec<Op>, Vec<Op>) {
@@ -214,24 +277,20 @@ async fn main() {
         flag("--policies", 20_000usize).unwrap(),
     );
     let samples = flag("--samples", 200usize).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let node = iamd_tests::start(iamd_tests::config(dir.path()))
-        .await
-        .unwrap();
-    let root = iamd_tests::read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
-    let alice = iamd_tests::scenario::trader(&node, &root).await.unwrap();
-    let mut probe = Probe {
-        admin: iamd_tests::iam(&node, &root).await.unwrap(),
-        authz: iamd_tests::authz(&node, &root).await.unwrap(),
-        alice,
+    let reference_dir = tempfile::tempdir().unwrap();
+    let (_reference, mut reference) = {
+        let (node, probe, _) = scenario_node(reference_dir.path()).await;
+        (node, probe)
     };
+    let dir = tempfile::tempdir().unwrap();
+    let (node, mut probe, root) = scenario_node(dir.path()).await;
+    reference.decisions(samples).await;
     probe.decisions(samples).await;
-    let (w0, a0, m0) = (
-        probe.writes("empty", samples).await,
-        probe.decisions(samples * 10).await,
-        rss_mib(),
-    );
-    println!("empty store:  write p50 {w0:?}   authorize p50 {a0:?}   rss {m0:.0} MiB");
+    let m0 = rss_mib();
+    Compared::measure(&mut reference, &mut probe, "empty", samples)
+        .await
+        .print("both stores empty (reference vs the node to load)");
+    println!("rss, two empty nodes: {m0:.0} MiB");
 
     // --- load
     let n = Arc::clone(&node.node);
@@ -281,16 +340,13 @@ async fn main() {
         n.raft.metrics().snapshot_index
     );
 
-    let (w1, a1, m1) = (
-        probe.writes("full", samples).await,
-        probe.decisions(samples * 10).await,
-        rss_mib(),
-    );
-    println!("loaded store: write p50 {w1:?}   authorize p50 {a1:?}   rss {m1:.0} MiB");
+    let m1 = rss_mib();
+    Compared::measure(&mut reference, &mut probe, "full", samples)
+        .await
+        .print("empty reference vs loaded store");
     println!(
-        "loaded / empty: write {:.2}x   authorize {:.2}x",
-        w1.as_secs_f64() / w0.as_secs_f64(),
-        a1.as_secs_f64() / a0.as_secs_f64()
+        "rss, the empty reference and the loaded node: {m1:.0} MiB (the loaded node alone about {:.0} MiB)",
+        m1 - m0 / 2.0
     );
 
     // --- restart: stop, start on the same data, time until Authorize answers again
