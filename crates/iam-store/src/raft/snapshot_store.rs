@@ -100,6 +100,17 @@ impl SnapshotStore {
         }
     }
 
+    /// The metadata of the current snapshot, without copying its data.
+    fn load_meta(&self) -> io::Result<Option<SnapshotMeta>> {
+        if let Some(value) = self.db.snapshot.get(CURRENT_KEY)? {
+            return split(&value).map(|(meta, _)| Some(meta));
+        }
+        match self.db.snapshot.get(LEGACY_META_KEY)? {
+            Some(meta) => from_json(&meta, "snapshot metadata").map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Makes `meta` and `data` the current snapshot, durably.
     pub(crate) async fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
         let _guard = self.write_lock.lock().await;
@@ -110,8 +121,8 @@ impl SnapshotStore {
     /// returns whether it saved.
     pub(crate) async fn save_if_newer(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<bool> {
         let _guard = self.write_lock.lock().await;
-        if let Some(current) = self.load()?
-            && current.meta.last_log_id >= meta.last_log_id
+        if let Some(current) = self.load_meta()?
+            && current.last_log_id >= meta.last_log_id
         {
             return Ok(false);
         }
@@ -177,6 +188,7 @@ mod tests {
             (7, b"seven".to_vec())
         );
 
+        assert!(!store.save_if_newer(&meta(6), b"six").await.unwrap());
         assert!(store.save_if_newer(&meta(8), b"eight").await.unwrap());
         assert!(tree.get(LEGACY_META_KEY).unwrap().is_none());
         assert!(tree.get(LEGACY_DATA_KEY).unwrap().is_none());
