@@ -164,9 +164,18 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let catch_up_stop = stop_rx.clone();
     let serving = health.clone();
     tokio::spawn(async move {
-        if catching_up.catch_up(catch_up_stop).await {
+        let stopping = catch_up_stop.clone();
+        if catching_up.catch_up(catch_up_stop).await && !*stopping.borrow() {
             set_health(&serving, ServingStatus::Serving).await;
             caught_up_tx.send_replace(true);
+        }
+    });
+    // NOT_SERVING as soon as the node starts to stop, before its connections drain.
+    let stopping = health.clone();
+    let mut stop_seen = stop_rx.clone();
+    tokio::spawn(async move {
+        if stop_seen.wait_for(|stopped| *stopped).await.is_ok() {
+            set_health(&stopping, ServingStatus::NotServing).await;
         }
     });
     let closer = Closer::new();

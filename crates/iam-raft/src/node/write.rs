@@ -7,6 +7,7 @@ use openraft::error::{ClientWriteError, ForwardToLeader, RaftError};
 use tonic::Code;
 
 use super::{RaftNode, WriteError};
+use crate::addressee::is_misaddressed;
 use crate::limits::{COMMIT_TIMEOUT, FORWARD_TIMEOUT};
 use crate::propose;
 use crate::service::leader_of;
@@ -128,6 +129,11 @@ fn from_forward_status(status: &tonic::Status, addr: &str) -> WriteError {
             leader: Some(addr.to_owned()),
         };
     }
+    // The leader's address leads to another node: the write was not applied, and the
+    // address is no leader's.
+    if is_misaddressed(status) {
+        return WriteError::Unavailable { leader: None };
+    }
     match status.code() {
         // Not the leader (any more), stopped, or not reachable: the leader it names, if any.
         Code::Unavailable => WriteError::Unavailable {
@@ -162,6 +168,20 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    #[test]
+    fn a_forward_that_reached_another_node_is_retryable_and_names_no_leader() {
+        let mut request = tonic::Request::new(());
+        request
+            .metadata_mut()
+            .insert(crate::addressee::TO_NODE_METADATA, 2.into());
+        let refused = tonic::service::Interceptor::call(&mut crate::addressee::OnlyFor(3), request)
+            .unwrap_err();
+        assert!(matches!(
+            from_forward_status(&refused, "10.0.0.1:7301"),
+            WriteError::Unavailable { leader: None }
+        ));
+    }
 
     #[test]
     fn a_broken_connection_is_retryable_whatever_its_code() {

@@ -105,9 +105,13 @@ impl SnapshotStore {
         if let Some(value) = self.db.snapshot.get(CURRENT_KEY)? {
             return split(&value).map(|(meta, _)| Some(meta));
         }
-        match self.db.snapshot.get(LEGACY_META_KEY)? {
-            Some(meta) => from_json(&meta, "snapshot metadata").map(Some),
-            None => Ok(None),
+        // As `load`: the old format is whole only with both keys.
+        let meta = self.db.snapshot.get(LEGACY_META_KEY)?;
+        let data = self.db.snapshot.contains_key(LEGACY_DATA_KEY)?;
+        match (meta, data) {
+            (Some(meta), true) => from_json(&meta, "snapshot metadata").map(Some),
+            (None, false) => Ok(None),
+            _ => Err(invalid("stored snapshot has metadata or data but not both")),
         }
     }
 
