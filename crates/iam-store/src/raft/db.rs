@@ -52,13 +52,20 @@ pub(crate) struct Db {
     pub(crate) snapshot: sled::Tree,
     /// Waiters for the `raft-sync` thread.
     sync: mpsc::Sender<Waiter>,
+    /// Shared with the `raft-sync` thread.
+    progress: Arc<SyncProgress>,
+}
+
+/// What writers tell the `raft-sync` thread and what it counts, shared by both.
+#[derive(Default)]
+struct SyncProgress {
     /// Completed sync rounds: a sled flush followed by an `fdatasync` of its data file.
-    rounds: Arc<AtomicU64>,
+    rounds: AtomicU64,
     /// Whether a value large enough for a sled blob file was written since the last round
     /// began.
-    large: Arc<AtomicBool>,
+    large: AtomicBool,
     /// Completed rounds that also synced the blob files.
-    blob_rounds: Arc<AtomicU64>,
+    blob_rounds: AtomicU64,
 }
 
 /// The file sled 0.34 keeps its log and pages in, inside the database directory.
@@ -112,18 +119,12 @@ impl Db {
         })?;
         let (sync, waiters) = mpsc::channel();
         let weak = Arc::downgrade(&db);
+        let progress = Arc::new(SyncProgress::default());
         let sync_state = SyncState {
             dir: path.to_owned(),
             data,
-            rounds: Arc::new(AtomicU64::new(0)),
-            large: Arc::new(AtomicBool::new(false)),
-            blob_rounds: Arc::new(AtomicU64::new(0)),
+            progress: Arc::clone(&progress),
         };
-        let (rounds, large, blob_rounds) = (
-            Arc::clone(&sync_state.rounds),
-            Arc::clone(&sync_state.large),
-            Arc::clone(&sync_state.blob_rounds),
-        );
         std::thread::Builder::new()
             .name("raft-sync".into())
             .spawn(move || sync_loop(&weak, &sync_state, &waiters))?;
@@ -133,9 +134,7 @@ impl Db {
             meta,
             snapshot,
             sync,
-            rounds,
-            large,
-            blob_rounds,
+            progress,
         })
     }
 
@@ -143,19 +142,19 @@ impl Db {
     /// for it to be durable: a large one makes the next sync round fsync sled's blob files.
     pub(crate) fn wrote(&self, len: usize) {
         if len >= LARGE_VALUE_BYTES {
-            self.large.store(true, Ordering::Release);
+            self.progress.large.store(true, Ordering::Release);
         }
     }
 
     /// How many sync rounds also synced sled's blob files.
     #[cfg(test)]
     pub(crate) fn blob_rounds(&self) -> u64 {
-        self.blob_rounds.load(Ordering::Acquire)
+        self.progress.blob_rounds.load(Ordering::Acquire)
     }
 
     /// How many sync rounds (sled flush, then `fdatasync`) have completed.
     pub(crate) fn sync_rounds(&self) -> u64 {
-        self.rounds.load(Ordering::Acquire)
+        self.progress.rounds.load(Ordering::Acquire)
     }
 
     /// Makes every write so far durable: returns once sled has written and synced them.
@@ -176,16 +175,13 @@ impl Db {
     }
 }
 
-/// The `raft-sync` thread: one flush per round for every waiter queued before it began.
 /// What the sync thread works with.
 struct SyncState {
     /// The database directory.
     dir: PathBuf,
     /// sled's data file, for `fdatasync`.
     data: File,
-    rounds: Arc<AtomicU64>,
-    large: Arc<AtomicBool>,
-    blob_rounds: Arc<AtomicU64>,
+    progress: Arc<SyncProgress>,
 }
 
 /// fsyncs every blob file sled has and the directories naming them. A blob sled removes
@@ -207,15 +203,17 @@ fn sync_blobs(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// The `raft-sync` thread: one flush per round for every waiter queued before it began.
 fn sync_loop(db: &Weak<sled::Db>, state: &SyncState, waiters: &mpsc::Receiver<Waiter>) {
+    let progress = &state.progress;
     while let Ok(first) = waiters.recv() {
         let mut round = vec![first];
         round.extend(waiters.try_iter());
-        // Hold the database only for the flush, so that the last report comes after the
-        // thread let go of it.
         // Taken before the flush: a writer notes a large value after writing it, so a round
         // that takes the note flushes that value.
-        let large = state.large.swap(false, Ordering::AcqRel);
+        let large = progress.large.swap(false, Ordering::AcqRel);
+        // Hold the database only for the flush, so that the last report comes after the
+        // thread let go of it.
         let result = match db.upgrade() {
             Some(db) => db
                 .flush()
@@ -231,13 +229,13 @@ fn sync_loop(db: &Weak<sled::Db>, state: &SyncState, waiters: &mpsc::Receiver<Wa
             None => Err(closed()),
         };
         if result.is_ok() {
-            state.rounds.fetch_add(1, Ordering::AcqRel);
+            progress.rounds.fetch_add(1, Ordering::AcqRel);
             if large {
-                state.blob_rounds.fetch_add(1, Ordering::AcqRel);
+                progress.blob_rounds.fetch_add(1, Ordering::AcqRel);
             }
         } else if large {
             // Not synced: the next round tries again.
-            state.large.store(true, Ordering::Release);
+            progress.large.store(true, Ordering::Release);
         }
         if let Err(e) = &result {
             tracing::error!(error = %e, waiters = round.len(), "cannot flush the raft storage");
@@ -252,7 +250,10 @@ impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Db")
             .field("sync_rounds", &self.sync_rounds())
-            .field("blob_rounds", &self.blob_rounds.load(Ordering::Acquire))
+            .field(
+                "blob_rounds",
+                &self.progress.blob_rounds.load(Ordering::Acquire),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -89,12 +89,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let start = last_log_id.map_or(0, |id| id.index.saturating_add(1));
-        let mut removed = 0_u64;
-        // Newest first: what is left at any moment is a contiguous log.
-        for key in self.db.log.range(index_key(start)..).keys().rev() {
-            self.db.log.remove(key?)?;
-            removed += 1;
-        }
+        let removed = self.remove_from(start)?;
         tracing::debug!(from_index = start, removed, "raft log truncated");
         self.db.flush().await
     }

@@ -117,17 +117,24 @@ impl LogStore {
         let Some(hole) = hole_at else {
             return Ok(0);
         };
-        let mut removed = 0_u64;
-        for key in self.db.log.range(index_key(hole)..).keys().rev() {
-            self.db.log.remove(key?)?;
-            removed += 1;
-        }
+        let removed = self.remove_from(hole)?;
         tracing::warn!(
             hole_at = hole,
             removed,
             "raft log had a hole after a crash: removed the entries after it, none of which \
              had been reported durable"
         );
+        Ok(removed)
+    }
+
+    /// Removes every entry from index `start` on, newest first, so that what is left at any
+    /// moment is a contiguous log; returns how many. Does not flush.
+    pub(crate) fn remove_from(&self, start: u64) -> io::Result<u64> {
+        let mut removed = 0_u64;
+        for key in self.db.log.range(index_key(start)..).keys().rev() {
+            self.db.log.remove(key?)?;
+            removed += 1;
+        }
         Ok(removed)
     }
 

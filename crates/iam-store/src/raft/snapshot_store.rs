@@ -78,39 +78,25 @@ impl SnapshotStore {
 
     /// The current snapshot, if one was ever built or installed.
     pub(crate) fn load(&self) -> io::Result<Option<StoredSnapshot>> {
+        Ok(self.read()?.map(|(meta, data)| StoredSnapshot {
+            meta,
+            data: data.to_vec(),
+        }))
+    }
+
+    /// The current snapshot's metadata and its data as sled holds it (not copied): the
+    /// value under [`CURRENT_KEY`], or the two keys of the old format.
+    fn read(&self) -> io::Result<Option<(SnapshotMeta, sled::IVec)>> {
         if let Some(value) = self.db.snapshot.get(CURRENT_KEY)? {
             let (meta, data) = split(&value)?;
-            return Ok(Some(StoredSnapshot {
-                meta,
-                data: data.to_vec(),
-            }));
+            let len = data.len();
+            return Ok(Some((meta, value.subslice(value.len() - len, len))));
         }
         let meta = self.db.snapshot.get(LEGACY_META_KEY)?;
         let data = self.db.snapshot.get(LEGACY_DATA_KEY)?;
         match (meta, data) {
-            (Some(meta), Some(data)) => Ok(Some(StoredSnapshot {
-                meta: from_json(&meta, "snapshot metadata")?,
-                data: data.to_vec(),
-            })),
+            (Some(meta), Some(data)) => Ok(Some((from_json(&meta, "snapshot metadata")?, data))),
             (None, None) => Ok(None),
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "stored snapshot has metadata or data but not both",
-            )),
-        }
-    }
-
-    /// The metadata of the current snapshot, without copying its data.
-    fn load_meta(&self) -> io::Result<Option<SnapshotMeta>> {
-        if let Some(value) = self.db.snapshot.get(CURRENT_KEY)? {
-            return split(&value).map(|(meta, _)| Some(meta));
-        }
-        // As `load`: the old format is whole only with both keys.
-        let meta = self.db.snapshot.get(LEGACY_META_KEY)?;
-        let data = self.db.snapshot.contains_key(LEGACY_DATA_KEY)?;
-        match (meta, data) {
-            (Some(meta), true) => from_json(&meta, "snapshot metadata").map(Some),
-            (None, false) => Ok(None),
             _ => Err(invalid("stored snapshot has metadata or data but not both")),
         }
     }
@@ -125,7 +111,7 @@ impl SnapshotStore {
     /// returns whether it saved.
     pub(crate) async fn save_if_newer(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<bool> {
         let _guard = self.write_lock.lock().await;
-        if let Some(current) = self.load_meta()?
+        if let Some((current, _)) = self.read()?
             && current.last_log_id >= meta.last_log_id
         {
             return Ok(false);
