@@ -58,12 +58,8 @@ async fn read_index_over(endpoint: Endpoint, to: u64) -> Result<u64, String> {
         .connect()
         .await
         .map_err(|e| format!("connect: {e:?}"))?;
-    let mut request = tonic::Request::new(ReadIndexRequest {});
-    request
-        .metadata_mut()
-        .insert(iam_raft::TO_NODE_METADATA, to.into());
-    RaftServiceClient::new(channel)
-        .read_index(request)
+    RaftServiceClient::with_interceptor(channel, iam_raft::AddressedTo(to))
+        .read_index(ReadIndexRequest {})
         .await
         .map(|r| r.into_inner().read_index)
         .map_err(|e| format!("call: {e:?}"))

@@ -26,7 +26,7 @@ const REFUSAL: &str = "misaddressed peer call";
 
 /// Client side: names `0` (the target node id) on every call.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AddressedTo(pub(crate) NodeId);
+pub struct AddressedTo(pub NodeId);
 
 impl Interceptor for AddressedTo {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
@@ -68,6 +68,18 @@ pub(crate) fn is_misaddressed(status: &Status) -> bool {
     status.code() == tonic::Code::FailedPrecondition && status.message().starts_with(REFUSAL)
 }
 
+/// Node 3's refusal of a call meant for node 2, for tests of how callers take it.
+#[cfg(test)]
+pub(crate) fn misaddressed_refusal() -> Status {
+    let sent = AddressedTo(2)
+        .call(Request::new(()))
+        .unwrap_or_else(|status| panic!("{status:?}"));
+    match OnlyFor(3).call(sent) {
+        Ok(_) => panic!("node 3 let a call for node 2 through"),
+        Err(refusal) => refusal,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_call_meant_for_another_node_is_refused_naming_both() {
-        let refused = OnlyFor(3).call(sent_to(2)).unwrap_err();
+        let refused = misaddressed_refusal();
         assert!(is_misaddressed(&refused), "{refused:?}");
         assert!(
             refused

@@ -42,7 +42,7 @@ mod service;
 mod tls;
 mod wire;
 
-pub use addressee::{OnlyFor, TO_NODE_METADATA};
+pub use addressee::{AddressedTo, OnlyFor, TO_NODE_METADATA};
 pub use limits::{
     CLUSTER_NAME, COMMIT_TIMEOUT, CONNECT_TIMEOUT, FORWARD_TIMEOUT, LEADER_METADATA,
     MAX_MESSAGE_BYTES, SNAPSHOT_CHUNK_BYTES,

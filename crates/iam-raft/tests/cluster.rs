@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use iam_api::internal::raft_service_client::RaftServiceClient;
 use iam_api::internal::{ForwardRequest, InstallSnapshotRequest, ReadIndexRequest};
-use iam_raft::{LEADER_METADATA, Role, TO_NODE_METADATA, WriteError};
+use iam_raft::{AddressedTo, LEADER_METADATA, Role, WriteError};
 use support::{Cluster, KvResponse, TestNode, WAIT, bind, delete, set};
 use tonic::Code;
 
@@ -287,10 +287,10 @@ async fn a_follower_refuses_a_forwarded_write_and_names_the_leader() {
         .connect()
         .await
         .unwrap();
-    let mut peer = RaftServiceClient::with_interceptor(channel.clone(), addressed_to(follower));
+    let mut peer = RaftServiceClient::with_interceptor(channel.clone(), AddressedTo(follower));
 
     tracing::info!("--- a call meant for another node is refused, whatever it asks");
-    let mut stranger = RaftServiceClient::with_interceptor(channel, addressed_to(leader));
+    let mut stranger = RaftServiceClient::with_interceptor(channel, AddressedTo(leader));
     let status = stranger.read_index(ReadIndexRequest {}).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(
@@ -351,17 +351,6 @@ async fn a_follower_refuses_a_forwarded_write_and_names_the_leader() {
     assert_eq!(status.code(), Code::InvalidArgument);
     for node in cluster.nodes {
         node.kill().await;
-    }
-}
-
-/// A client-side interceptor naming node `to` as the one the call is meant for, as every
-/// node's own peer client does.
-fn addressed_to(
-    to: u64,
-) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone {
-    move |mut request: tonic::Request<()>| {
-        request.metadata_mut().insert(TO_NODE_METADATA, to.into());
-        Ok(request)
     }
 }
 

@@ -106,12 +106,7 @@ mod tests {
 
     #[test]
     fn an_address_that_leads_to_another_node_is_unreachable() {
-        let mut misaddressed = crate::addressee::OnlyFor(3);
-        let mut request = tonic::Request::new(());
-        request
-            .metadata_mut()
-            .insert(crate::addressee::TO_NODE_METADATA, 2.into());
-        let refused = tonic::service::Interceptor::call(&mut misaddressed, request).unwrap_err();
+        let refused = crate::addressee::misaddressed_refusal();
         assert!(matches!(map(refused), RPCError::Unreachable(_)));
         assert!(matches!(
             map(Status::failed_precondition("something else")),

@@ -171,12 +171,7 @@ mod tests {
 
     #[test]
     fn a_forward_that_reached_another_node_is_retryable_and_names_no_leader() {
-        let mut request = tonic::Request::new(());
-        request
-            .metadata_mut()
-            .insert(crate::addressee::TO_NODE_METADATA, 2.into());
-        let refused = tonic::service::Interceptor::call(&mut crate::addressee::OnlyFor(3), request)
-            .unwrap_err();
+        let refused = crate::addressee::misaddressed_refusal();
         assert!(matches!(
             from_forward_status(&refused, "10.0.0.1:7301"),
             WriteError::Unavailable { leader: None }
