@@ -170,14 +170,6 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             caught_up_tx.send_replace(true);
         }
     });
-    // NOT_SERVING as soon as the node starts to stop, before its connections drain.
-    let stopping = health.clone();
-    let mut stop_seen = stop_rx.clone();
-    tokio::spawn(async move {
-        if stop_seen.wait_for(|stopped| *stopped).await.is_ok() {
-            set_health(&stopping, ServingStatus::NotServing).await;
-        }
-    });
     let closer = Closer::new();
     let key_uses = Arc::new(crate::key_use::KeyUses::default());
     tokio::spawn(crate::key_use::run(
@@ -331,8 +323,17 @@ async fn serve_client(
         )
         .add_service(StsServer::new(StsApi).max_decoding_message_size(max))
         .add_service(AuditServer::new(AuditApi).max_decoding_message_size(max))
-        .serve_with_incoming_shutdown(incoming, stopped(stop))
+        .serve_with_incoming_shutdown(incoming, {
+            let health = health.clone();
+            async move {
+                stopped(stop).await;
+                // NOT_SERVING as soon as the node starts to stop, before its connections
+                // drain.
+                set_health(&health, ServingStatus::NotServing).await;
+            }
+        })
         .await;
+    // A server that ended without being stopped (an error) serves no more either.
     set_health(&health, ServingStatus::NotServing).await;
     result.map_err(|e| e.to_string())
 }
