@@ -21,10 +21,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use iam_api::signing::{SigV4Layer, SigningCredentials};
+use iam_api::signing::SigningCredentials;
 use iam_api::v1 as pb;
 use iamd::config::Config;
-use iamd_tests::Signed;
+use iamd_tests::signed_at;
 use tokio::sync::Mutex;
 
 /// The child's configuration (JSON), set by the parent.
@@ -100,22 +100,12 @@ impl Drop for NodeProcess {
     }
 }
 
-async fn signed(addr: SocketAddr, creds: &SigningCredentials) -> Signed {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(15))
-        .connect_lazy();
-    tower::ServiceBuilder::new()
-        .layer(SigV4Layer::new(creds.clone()).with_host(addr.to_string()))
-        .service(channel)
-}
-
 /// The leader's node id, as `addr` reports it once it knows one.
 async fn leader_id(addr: SocketAddr, creds: &SigningCredentials) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let mut client = pb::cluster_client::ClusterClient::new(signed(addr, creds).await);
+        let mut client =
+            pb::cluster_client::ClusterClient::new(signed_at(addr, creds).await.unwrap());
         if let Ok(status) = client
             .get_cluster_status(pb::GetClusterStatusRequest::default())
             .await
@@ -136,7 +126,8 @@ async fn has_user_at(
     name: &str,
     revision: u64,
 ) -> Result<bool, tonic::Status> {
-    let mut client = pb::authorization_client::AuthorizationClient::new(signed(addr, creds).await);
+    let mut client =
+        pb::authorization_client::AuthorizationClient::new(signed_at(addr, creds).await.unwrap());
     let answer = client
         .authorize(pb::AuthorizeRequest {
             min_revision: revision,
@@ -179,7 +170,7 @@ async fn a_leader_killed_and_restarted_at_once_loses_no_acknowledged_write() {
             (Arc::clone(&acknowledged), Arc::clone(&stop), root.clone());
         let addr = addrs[follower];
         tokio::spawn(async move {
-            let mut client = pb::iam_client::IamClient::new(signed(addr, &root).await);
+            let mut client = pb::iam_client::IamClient::new(signed_at(addr, &root).await.unwrap());
             let mut failed = 0usize;
             for n in 0.. {
                 if stop.load(Ordering::Relaxed) {
@@ -221,8 +212,9 @@ async fn a_leader_killed_and_restarted_at_once_loses_no_acknowledged_write() {
     let restarted_in = killed_at.elapsed();
 
     // --- it answers nothing older than what was acknowledged before the kill
-    let mut authz =
-        pb::authorization_client::AuthorizationClient::new(signed(addrs[lead], &root).await);
+    let mut authz = pb::authorization_client::AuthorizationClient::new(
+        signed_at(addrs[lead], &root).await.unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let first = loop {
         match authz

@@ -38,17 +38,12 @@ async fn first_start_writes_private_root_credentials_and_serves_health() {
 }
 
 async fn tracing_free_health_check(node: &iamd::server::Running) {
-    let ch = iamd_tests::channel(node).await.unwrap();
-    let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
-    let resp = health
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: "iam.v1.Iam".into(),
-        })
+    let status = iamd_tests::health(node, "iam.v1.Iam")
         .await
         .expect("health checks need no signature");
     assert_eq!(
-        resp.into_inner().status,
-        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving
     );
 }
 

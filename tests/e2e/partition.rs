@@ -321,7 +321,7 @@ async fn a_node_restarted_behind_a_cut_serves_nothing_until_it_has_caught_up() {
         "a node that has not caught up answers nothing from its older state: {refused:?}"
     );
     assert_eq!(
-        health(&restarted).await,
+        iamd_tests::health(&restarted, "").await.unwrap(),
         ServingStatus::NotServing,
         "a readiness probe keeps traffic away from it"
     );
@@ -343,7 +343,10 @@ async fn a_node_restarted_behind_a_cut_serves_nothing_until_it_has_caught_up() {
         answer.principal_arn,
         "arn:aws:iam::111111111111:user/written-while-down"
     );
-    assert_eq!(health(&restarted).await, ServingStatus::Serving);
+    assert_eq!(
+        iamd_tests::health(&restarted, "").await.unwrap(),
+        ServingStatus::Serving
+    );
 
     nodes.push(restarted);
     for node in nodes {
@@ -582,21 +585,4 @@ async fn converge(nodes: &[Running], timeout: Duration) -> (u64, String) {
         assert!(Instant::now() < deadline, "not converged: {states:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// The node's overall health (service `""`, as a Kubernetes gRPC probe asks it).
-async fn health(node: &Running) -> ServingStatus {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", node.client_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let answer = tonic_health::pb::health_client::HealthClient::new(channel)
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    ServingStatus::try_from(answer.status).unwrap()
 }

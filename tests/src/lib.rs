@@ -108,7 +108,12 @@ pub async fn create_user_retrying(
 
 /// A channel to a node (unsigned).
 pub async fn channel(node: &Running) -> Result<Channel, tonic::transport::Error> {
-    tonic::transport::Endpoint::from_shared(format!("http://{}", node.client_addr))?
+    channel_at(node.client_addr).await
+}
+
+/// A channel to the node whose client port is `addr` (unsigned).
+pub async fn channel_at(addr: SocketAddr) -> Result<Channel, tonic::transport::Error> {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
         .connect()
         .await
 }
@@ -118,10 +123,38 @@ pub async fn signed(
     node: &Running,
     creds: &SigningCredentials,
 ) -> Result<Signed, tonic::transport::Error> {
-    let ch = channel(node).await?;
+    signed_at(node.client_addr, creds).await
+}
+
+/// A channel that signs with `creds`, to the node whose client port is `addr` (a node in
+/// another process, say).
+pub async fn signed_at(
+    addr: SocketAddr,
+    creds: &SigningCredentials,
+) -> Result<Signed, tonic::transport::Error> {
+    let ch = channel_at(addr).await?;
     Ok(tower::ServiceBuilder::new()
-        .layer(SigV4Layer::new(creds.clone()).with_host(node.client_addr.to_string()))
+        .layer(SigV4Layer::new(creds.clone()).with_host(addr.to_string()))
         .service(ch))
+}
+
+/// `node`'s health as `grpc.health.v1.Health/Check` reports it for `service` (`""`: the
+/// whole node, as a Kubernetes probe asks), unsigned.
+pub async fn health(
+    node: &Running,
+    service: &str,
+) -> Result<tonic_health::pb::health_check_response::ServingStatus, tonic::Status> {
+    let ch = channel(node)
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let answer = tonic_health::pb::health_client::HealthClient::new(ch)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.into(),
+        })
+        .await?
+        .into_inner();
+    tonic_health::pb::health_check_response::ServingStatus::try_from(answer.status)
+        .map_err(|e| tonic::Status::internal(e.to_string()))
 }
 
 /// The management client of `creds`.
@@ -162,21 +195,8 @@ pub async fn cluster_status(
         .map(tonic::Response::into_inner)
 }
 
-/// A free loopback port (bound and released; a node binds it again right away).
-pub fn free_port() -> std::io::Result<u16> {
-    free_port_on(Ipv4Addr::LOCALHOST)
-}
-
-/// A free port on `ip` (bound and released).
-pub fn free_port_on(ip: Ipv4Addr) -> std::io::Result<u16> {
-    let ports = free_ports_on(ip, 1)?;
-    ports
-        .first()
-        .copied()
-        .ok_or_else(|| std::io::Error::other("no port"))
-}
-
-/// `n` distinct free loopback ports.
+/// `n` distinct free loopback ports (bound and released; a node binds them again right
+/// away).
 pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
     free_ports_on(Ipv4Addr::LOCALHOST, n)
 }

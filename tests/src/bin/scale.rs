@@ -278,10 +278,7 @@ async fn main() {
     );
     let samples = flag("--samples", 200usize).unwrap();
     let reference_dir = tempfile::tempdir().unwrap();
-    let (_reference, mut reference) = {
-        let (node, probe, _) = scenario_node(reference_dir.path()).await;
-        (node, probe)
-    };
+    let (_reference, mut reference, _) = scenario_node(reference_dir.path()).await;
     let dir = tempfile::tempdir().unwrap();
     let (node, mut probe, root) = scenario_node(dir.path()).await;
     reference.decisions(samples).await;
