@@ -93,22 +93,34 @@ impl fmt::Display for AuthError {
 
 impl std::error::Error for AuthError {}
 
-/// A parsed `authorization` header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authorization {
-    pub access_key_id: String,
+/// A parsed `authorization` header, borrowing from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorization<'a> {
+    pub access_key_id: &'a str,
     /// `YYYYMMDD`
-    pub date: String,
-    pub region: String,
-    pub service: String,
-    /// Lowercased, in the order given.
-    pub signed_headers: Vec<String>,
-    pub signature: String,
+    pub date: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+    /// The `;`-separated header names, as given.
+    signed_headers: &'a str,
+    /// 64 hex digits, in the case given.
+    pub signature: &'a str,
+}
+
+impl<'a> Authorization<'a> {
+    /// The signed header names, in the order given (compare them ignoring case).
+    pub fn signed_headers(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.signed_headers.split(';')
+    }
+
+    fn signs(&self, name: &str) -> bool {
+        self.signed_headers().any(|h| h.eq_ignore_ascii_case(name))
+    }
 }
 
 /// Parses `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request,
 /// SignedHeaders=a;b, Signature=hex`.
-pub fn parse_authorization(header: &str) -> Result<Authorization, AuthError> {
+pub fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError> {
     let (algorithm, rest) = header
         .trim()
         .split_once(' ')
@@ -129,12 +141,19 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, AuthError> {
             _ => return Err(AuthError::MalformedAuthorization),
         }
     }
-    let (credential, signed, signature) = match (credential, signed, signature) {
+    let (credential, signed_headers, signature) = match (credential, signed, signature) {
         (Some(c), Some(h), Some(s)) => (c, h, s),
         _ => return Err(AuthError::MalformedAuthorization),
     };
-    let scope: Vec<&str> = credential.split('/').collect();
-    let [akid, date, region, service, "aws4_request"] = scope[..] else {
+    let mut scope = credential.split('/');
+    let (Some(akid), Some(date), Some(region), Some(service), Some("aws4_request"), None) = (
+        scope.next(),
+        scope.next(),
+        scope.next(),
+        scope.next(),
+        scope.next(),
+        scope.next(),
+    ) else {
         return Err(AuthError::MalformedAuthorization);
     };
     let valid_sig = signature.len() == 64 && signature.bytes().all(|b| b.is_ascii_hexdigit());
@@ -142,13 +161,45 @@ pub fn parse_authorization(header: &str) -> Result<Authorization, AuthError> {
         return Err(AuthError::MalformedAuthorization);
     }
     Ok(Authorization {
-        access_key_id: akid.to_owned(),
-        date: date.to_owned(),
-        region: region.to_owned(),
-        service: service.to_owned(),
-        signed_headers: signed.split(';').map(str::to_ascii_lowercase).collect(),
-        signature: signature.to_ascii_lowercase(),
+        access_key_id: akid,
+        date,
+        region,
+        service,
+        signed_headers,
+        signature,
     })
+}
+
+/// An access key's credentials as the signer needs them, built once per key rather than
+/// on every call. Never printed.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    credentials: Credentials,
+    identity: Identity,
+}
+
+impl VerifyingKey {
+    /// The key `access_key_id` with secret `secret`.
+    pub fn new(access_key_id: &str, secret: &str) -> Self {
+        let credentials = Credentials::new(access_key_id, secret, None, None, "iamd");
+        VerifyingKey {
+            identity: credentials.clone().into(),
+            credentials,
+        }
+    }
+
+    /// The secret access key.
+    pub fn secret(&self) -> &str {
+        self.credentials.secret_access_key()
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("access_key_id", &self.credentials.access_key_id())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A signed HTTP request, as the server received it.
@@ -205,48 +256,45 @@ fn check_skew(time: SystemTime, now: SystemTime) -> Result<(), AuthError> {
     }
 }
 
-/// Checks the timestamp and the signature of a request signed by `auth.access_key_id`
-/// whose secret is `secret`.
+/// Checks the timestamp and the signature of a request signed by `auth.access_key_id`,
+/// whose credentials are `key`.
 pub fn verify_request(
     req: &SignedRequest<'_>,
-    auth: &Authorization,
-    secret: &str,
+    auth: &Authorization<'_>,
+    key: &VerifyingKey,
     now: SystemTime,
 ) -> Result<(), AuthError> {
     let amz_date = req.amz_date().ok_or(AuthError::MissingDate)?;
     let time = parse_amz_date(amz_date).ok_or(AuthError::MissingDate)?;
-    if amz_date.get(0..8) != Some(auth.date.as_str()) {
+    if amz_date.get(0..8) != Some(auth.date) {
         return Err(AuthError::CredentialScopeMismatch);
     }
     check_skew(time, now)?;
-    let signs = |h: &str| auth.signed_headers.iter().any(|s| s == h);
-    if !signs("host") || !signs("x-amz-date") {
+    if !auth.signs("host") || !auth.signs("x-amz-date") {
         return Err(AuthError::MissingSignedHeader);
     }
-    let mut headers = Vec::with_capacity(auth.signed_headers.len());
-    for name in &auth.signed_headers {
+    let mut headers = Vec::with_capacity(8);
+    for name in auth.signed_headers() {
         let value = req.header(name).ok_or(AuthError::MissingSignedHeader)?;
-        headers.push((name.as_str(), value));
+        headers.push((name, value));
     }
-    let expected = compute_request_signature(req, auth, secret, time, headers)?;
-    constant_time_eq(&expected, &auth.signature)
+    let expected = compute_request_signature(req, auth, key, time, headers)?;
+    constant_time_eq(&expected, auth.signature)
 }
 
 fn compute_request_signature(
     req: &SignedRequest<'_>,
-    auth: &Authorization,
-    secret: &str,
+    auth: &Authorization<'_>,
+    key: &VerifyingKey,
     time: SystemTime,
     headers: Vec<(&str, &str)>,
 ) -> Result<String, AuthError> {
-    let identity: Identity =
-        Credentials::new(&auth.access_key_id, secret, None, None, "iamd").into();
     let mut settings = SigningSettings::default();
     settings.excluded_headers = Some(Vec::new());
     let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&auth.region)
-        .name(&auth.service)
+        .identity(&key.identity)
+        .region(auth.region)
+        .name(auth.service)
         .time(time)
         .settings(settings)
         .build()
@@ -299,12 +347,21 @@ pub fn verify_string_to_sign(
     check_skew(time, now)?;
     let key = v4::generate_signing_key(secret, time, region, service);
     let expected = v4::calculate_signature(key, string_to_sign.as_bytes());
-    constant_time_eq(&expected, &signature.to_ascii_lowercase())?;
+    constant_time_eq(&expected, signature)?;
     Ok((region.to_owned(), service.to_owned()))
 }
 
+/// Compares a computed signature (lowercase hex) with a given one (hex in any case) in
+/// constant time.
 fn constant_time_eq(expected: &str, given: &str) -> Result<(), AuthError> {
-    if expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
+    let mut lower = [0u8; 64];
+    if expected.len() != lower.len() || given.len() != lower.len() {
+        return Err(AuthError::SignatureMismatch);
+    }
+    for (l, g) in lower.iter_mut().zip(given.bytes()) {
+        *l = g.to_ascii_lowercase();
+    }
+    if bool::from(expected.as_bytes().ct_eq(&lower)) {
         Ok(())
     } else {
         Err(AuthError::SignatureMismatch)

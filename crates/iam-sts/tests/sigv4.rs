@@ -12,7 +12,7 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use iam_sts::sigv4::{parse_authorization, verify_request, verify_string_to_sign};
+use iam_sts::sigv4::{VerifyingKey, parse_authorization, verify_request, verify_string_to_sign};
 use iam_sts::{AuthError, Secret, SignedRequest};
 
 const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -68,7 +68,7 @@ fn verify(headers: &[(String, String)], payload: &str, now: SystemTime) -> Resul
         headers: &pairs,
         payload_sha256: payload,
     };
-    verify_request(&req, &auth, SECRET, now)
+    verify_request(&req, &auth, &VerifyingKey::new(AKID, SECRET), now)
 }
 
 #[test]
@@ -162,7 +162,34 @@ fn malformed_authorization_headers_are_refused() {
         "AWS4-HMAC-SHA1 Credential=a/b/c/d/aws4_request, SignedHeaders=host, Signature=00",
         "AWS4-HMAC-SHA256 Credential=AKID/20261129/eu-west-1/iam, SignedHeaders=host, Signature=00",
         "AWS4-HMAC-SHA256 SignedHeaders=host",
+        "AWS4-HMAC-SHA256 Credential=AKID/20261129/eu-west-1/iam/aws4_request/x, SignedHeaders=host, Signature=0000000000000000000000000000000000000000000000000000000000000000",
     ] {
         assert!(parse_authorization(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn the_signature_and_signed_header_names_may_be_in_upper_case() {
+    let now = SystemTime::now();
+    let mut headers = signed_headers(now, SECRET);
+    for (k, v) in headers.iter_mut() {
+        if k == "authorization" {
+            let (head, signature) = v.rsplit_once("Signature=").unwrap();
+            *v = format!(
+                "{}Signature={}",
+                head.replace("host;x-amz-date", "Host;X-Amz-Date"),
+                signature.to_ascii_uppercase()
+            );
+            assert!(v.contains("Host;X-Amz-Date"), "{v}");
+        }
+    }
+    assert_eq!(verify(&headers, PAYLOAD_HASH, now), Ok(()));
+}
+
+#[test]
+fn a_verifying_key_never_prints_its_secret() {
+    let key = VerifyingKey::new(AKID, SECRET);
+    assert_eq!(key.secret(), SECRET);
+    let shown = format!("{key:?}");
+    assert!(shown.contains(AKID) && !shown.contains(SECRET), "{shown}");
 }

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use iam_store::model::KeyStatus;
 use iam_store::view::{AuthzView, KeyView, PrincipalView};
-use iam_sts::sigv4::{parse_authorization, verify_request};
+use iam_sts::sigv4::{VerifyingKey, parse_authorization, verify_request};
 use iam_sts::{AuthError, ClusterKey, SignedRequest};
 use sha2::{Digest, Sha256};
 use tonic::Code;
@@ -203,7 +203,7 @@ fn authenticate(
         parse_authorization(header("authorization").ok_or(AuthError::MissingAuthentication)?)?;
     let view = ctx.view.load();
     let key = view
-        .key(&auth.access_key_id)
+        .key(auth.access_key_id)
         .ok_or(AuthError::UnknownAccessKey)?;
     if key.status != KeyStatus::Active {
         return Err(AuthError::InactiveAccessKey);
@@ -211,12 +211,12 @@ fn authenticate(
     let principal = view
         .principal(&key.principal)
         .ok_or(AuthError::UnknownAccessKey)?;
-    let secret = open_secret(&ctx.cluster_key, key)?;
+    let verifying = open_secret(&ctx.cluster_key, key)?;
     let host = parts
         .uri
         .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| header("host").map(str::to_owned))
+        .map(|a| a.as_str())
+        .or_else(|| header("host"))
         .unwrap_or_default();
     let mut headers: Vec<(&str, &str)> = parts
         .headers
@@ -224,7 +224,7 @@ fn authenticate(
         .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
         .filter(|(k, _)| *k != "host")
         .collect();
-    headers.push(("host", &host));
+    headers.push(("host", host));
     let mut payload = [0u8; 64];
     hex::encode_to_slice(
         Sha256::digest(body.get(5..).unwrap_or_default()),
@@ -239,20 +239,23 @@ fn authenticate(
         headers: &headers,
         payload_sha256: payload,
     };
-    verify_request(&signed, &auth, secret, SystemTime::now())?;
+    verify_request(&signed, &auth, verifying, SystemTime::now())?;
     Ok(Caller {
         principal: Arc::clone(principal),
-        access_key_id: auth.access_key_id,
+        access_key_id: auth.access_key_id.to_owned(),
     })
 }
 
-/// The plain secret of an access key, opened under the cluster key on the key's first use
+/// The credentials of an access key, opened under the cluster key on the key's first use
 /// and kept in its view entry after that.
-pub fn open_secret<'k>(cluster_key: &ClusterKey, key: &'k KeyView) -> Result<&'k str, AuthError> {
+pub fn open_secret<'k>(
+    cluster_key: &ClusterKey,
+    key: &'k KeyView,
+) -> Result<&'k VerifyingKey, AuthError> {
     key.opened.get_or_open(|| {
         cluster_key
             .unseal(&key.sealed_secret)
-            .map(|secret| secret.expose().to_owned())
+            .map(|secret| VerifyingKey::new(&key.access_key_id, secret.expose()))
             .map_err(|_| {
                 tracing::error!(
                     access_key_id = %key.access_key_id,

@@ -68,8 +68,7 @@ impl<M: Machine> RaftNode<M> {
     /// How long ago this node was last in contact with a leader (see
     /// [`NodeMetrics::since_leader_contact`]); cheap enough for every request.
     pub fn since_leader_contact(&self) -> Option<Duration> {
-        let receiver = self.raft.metrics();
-        let m = receiver.borrow_watched();
+        let m = self.metrics.borrow_watched();
         self.contact_since(&m)
     }
 
@@ -85,8 +84,7 @@ impl<M: Machine> RaftNode<M> {
 
     /// This node's current Raft metrics.
     pub fn metrics(&self) -> NodeMetrics {
-        let receiver = self.raft.metrics();
-        let m = receiver.borrow_watched();
+        let m = self.metrics.borrow_watched();
         let membership = m.membership_config.membership();
         let members: BTreeMap<NodeId, String> = membership
             .nodes()

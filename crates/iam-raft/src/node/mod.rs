@@ -27,11 +27,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use iam_api::internal::raft_service_server::RaftServiceServer;
-use iam_store::raft::{self, NodeId, Raft};
+use iam_store::raft::{self, NodeId, Raft, TypeConfig};
 use iam_store::{AppliedHook, Machine};
-use openraft::BasicNode;
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::error::{InitializeError, RaftError};
+use openraft::{BasicNode, RaftMetrics};
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
@@ -62,6 +62,9 @@ pub struct RaftNode<M: Machine> {
     contact: Arc<LeaderContact>,
     /// How peers are reached and served.
     transport: Arc<PeerTransport>,
+    /// openraft's metrics, kept rather than subscribed to on every read of them (each
+    /// `Authorize` reads them for its `stale` flag).
+    metrics: openraft::type_config::alias::WatchReceiverOf<TypeConfig, RaftMetrics<TypeConfig>>,
 }
 
 impl<M: Machine> RaftNode<M> {
@@ -110,6 +113,7 @@ impl<M: Machine> RaftNode<M> {
         let node = Self {
             id,
             addr: addr.into(),
+            metrics: raft.metrics(),
             raft,
             channels,
             seeds: Arc::new(initial_members),
@@ -239,8 +243,7 @@ impl<M: Machine> RaftNode<M> {
         if id == self.id {
             return Some(self.addr.to_string());
         }
-        let receiver = self.raft.metrics();
-        let metrics = receiver.borrow_watched();
+        let metrics = self.metrics.borrow_watched();
         metrics
             .membership_config
             .membership()
@@ -260,6 +263,7 @@ impl<M: Machine> Clone for RaftNode<M> {
             seeds: Arc::clone(&self.seeds),
             contact: Arc::clone(&self.contact),
             transport: Arc::clone(&self.transport),
+            metrics: self.metrics.clone(),
         }
     }
 }

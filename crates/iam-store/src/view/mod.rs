@@ -12,6 +12,7 @@ mod shards;
 use std::sync::Arc;
 
 use iam_policy::{Context, Policy, PolicySet};
+use iam_sts::sigv4::VerifyingKey;
 
 use crate::model::{KeyStatus, Tag};
 
@@ -62,25 +63,29 @@ pub struct KeyView {
     pub status: KeyStatus,
     /// Sealed under the cluster key.
     pub sealed_secret: Vec<u8>,
-    /// The secret, opened by the node the first time the key is used and kept for the life
-    /// of this entry (an entry is replaced whenever its key changes). The process holds the
-    /// cluster key anyway: sealing protects the disk and snapshots, not memory.
+    /// The secret, opened by the node the first time the key is used and kept, ready for
+    /// the signer, for the life of this entry (an entry is replaced whenever its key
+    /// changes). The process holds the cluster key anyway: sealing protects the disk and
+    /// snapshots, not memory.
     pub opened: OpenedSecret,
 }
 
 /// A secret opened once and then reused; its `Debug` never shows it.
 #[derive(Clone, Default)]
-pub struct OpenedSecret(std::sync::OnceLock<Arc<str>>);
+pub struct OpenedSecret(std::sync::OnceLock<VerifyingKey>);
 
 impl OpenedSecret {
-    /// The opened secret, opening it with `open` on first use. A failed opening is not
+    /// The opened key, opening it with `open` on first use. A failed opening is not
     /// remembered.
-    pub fn get_or_open<E>(&self, open: impl FnOnce() -> Result<String, E>) -> Result<&str, E> {
-        if let Some(secret) = self.0.get() {
-            return Ok(secret);
+    pub fn get_or_open<E>(
+        &self,
+        open: impl FnOnce() -> Result<VerifyingKey, E>,
+    ) -> Result<&VerifyingKey, E> {
+        if let Some(key) = self.0.get() {
+            return Ok(key);
         }
-        let secret: Arc<str> = Arc::from(open()?);
-        Ok(self.0.get_or_init(|| secret))
+        let key = open()?;
+        Ok(self.0.get_or_init(|| key))
     }
 }
 
@@ -179,21 +184,22 @@ impl AuthzView {
 
 #[cfg(test)]
 mod tests {
-    use super::OpenedSecret;
+    use super::{OpenedSecret, VerifyingKey};
 
     #[test]
     fn a_secret_is_opened_once_and_never_shown() {
+        const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
         let slot = OpenedSecret::default();
         assert_eq!(format!("{slot:?}"), "sealed");
-        let failed: Result<&str, &str> = slot.get_or_open(|| Err("wrong key"));
-        assert_eq!(failed, Err("wrong key"));
+        let failed = slot.get_or_open(|| Err("wrong key"));
+        assert_eq!(failed.err(), Some("wrong key"));
         let mut opened = 0;
         for _ in 0..3 {
-            let s: Result<&str, ()> = slot.get_or_open(|| {
+            let key = slot.get_or_open(|| -> Result<_, ()> {
                 opened += 1;
-                Ok("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned())
+                Ok(VerifyingKey::new("AKIAIOSFODNN7EXAMPLE", SECRET))
             });
-            assert_eq!(s, Ok("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+            assert_eq!(key.map(VerifyingKey::secret), Ok(SECRET));
         }
         assert_eq!(opened, 1);
         assert_eq!(format!("{slot:?}"), "opened");

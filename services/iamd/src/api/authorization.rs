@@ -132,11 +132,11 @@ impl AuthorizationApi {
         if !sig.session_token.is_empty() {
             return Err(AuthError::InvalidSessionToken);
         }
-        let secret = crate::auth::open_secret(&self.node.cluster_key, key)?;
+        let opened = crate::auth::open_secret(&self.node.cluster_key, key)?;
         verify_string_to_sign(
             &sig.string_to_sign,
             &sig.signature,
-            secret,
+            opened.secret(),
             SystemTime::now(),
         )?;
         view.principal(&key.principal)
