@@ -32,17 +32,20 @@ pub const MAX_BATCH: usize = 100;
 
 /// Keys only iamd sets, from the subject's identity: a caller may not supply them.
 fn is_identity_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k.starts_with("aws:principaltag/")
-        || matches!(
-            k.as_str(),
-            "aws:principalarn"
-                | "aws:principalaccount"
-                | "aws:principaltype"
-                | "aws:username"
-                | "aws:userid"
-                | "aws:principaltagkeys"
-        )
+    const PREFIX: &str = "aws:principaltag/";
+    let tag = key
+        .get(..PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX));
+    tag || [
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:principaltype",
+        "aws:username",
+        "aws:userid",
+        "aws:principaltagkeys",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// The `Authorization` service.
@@ -444,5 +447,33 @@ pub fn explanation(d: &Decision<'_>) -> pb::Explanation {
                 }
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_identity_key;
+
+    #[test]
+    fn identity_keys_are_recognised_in_any_case() {
+        for key in [
+            "aws:PrincipalArn",
+            "AWS:USERID",
+            "aws:principaltagkeys",
+            "aws:PrincipalTag/desk",
+            "AWS:PRINCIPALTAG/",
+        ] {
+            assert!(is_identity_key(key), "{key}");
+        }
+        for key in [
+            "aws:SourceIp",
+            "aws:PrincipalTa",
+            "aws:ResourceTag/desk",
+            "aws:PrincipalArnX",
+            "",
+            "é",
+        ] {
+            assert!(!is_identity_key(key), "{key}");
+        }
     }
 }
