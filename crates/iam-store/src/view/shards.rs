@@ -58,48 +58,50 @@ fn place(key: &str) -> (usize, usize) {
 }
 
 impl<T> Shards<T> {
+    /// The shard that holds `key`.
+    fn shard(&self, key: &str) -> Option<&Shard<T>> {
+        let (group, shard) = place(key);
+        self.groups.get(group)?.get(shard).map(|s| &**s)
+    }
+
+    /// The shard that holds `key`, for writing: copies its group's pointers and the shard
+    /// if another view still shares them.
+    fn shard_mut(&mut self, key: &str) -> Option<&mut Shard<T>> {
+        let (group, shard) = place(key);
+        let group = Arc::make_mut(self.groups.get_mut(group)?);
+        group.get_mut(shard).map(Arc::make_mut)
+    }
+
+    /// Every shard.
+    fn shards(&self) -> impl Iterator<Item = &Shard<T>> {
+        self.groups.iter().flat_map(|g| g.iter().map(|s| &**s))
+    }
+
     /// The value of a key.
     pub fn get(&self, key: &str) -> Option<&Arc<T>> {
-        let (group, shard) = place(key);
-        self.groups.get(group)?.get(shard)?.get(key)
+        self.shard(key)?.get(key)
     }
 
     /// Sets a key (copies its group's pointers and its shard if another view still shares
     /// them).
     pub fn insert(&mut self, key: String, value: Arc<T>) {
-        let (group, shard) = place(&key);
-        if let Some(group) = self.groups.get_mut(group)
-            && let Some(shard) = Arc::make_mut(group).get_mut(shard)
-        {
-            Arc::make_mut(shard).insert(Arc::from(key), value);
+        if let Some(shard) = self.shard_mut(&key) {
+            shard.insert(Arc::from(key), value);
         }
     }
 
-    /// Removes a key.
+    /// Removes a key; copies nothing when the key is absent.
     pub fn remove(&mut self, key: &str) {
-        let (group, shard) = place(key);
-        let present = self
-            .groups
-            .get(group)
-            .and_then(|g| g.get(shard))
-            .is_some_and(|s| s.contains_key(key));
-        if !present {
-            return;
-        }
-        if let Some(group) = self.groups.get_mut(group)
-            && let Some(shard) = Arc::make_mut(group).get_mut(shard)
+        if self.get(key).is_some()
+            && let Some(shard) = self.shard_mut(key)
         {
-            Arc::make_mut(shard).remove(key);
+            shard.remove(key);
         }
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.groups
-            .iter()
-            .flat_map(|g| g.iter())
-            .map(|s| s.len())
-            .sum()
+        self.shards().map(|s| s.len()).sum()
     }
 
     /// True when empty.
@@ -142,13 +144,7 @@ mod tests {
             assert_eq!(map.get(&key).map(|v| **v), Some(i));
         }
         // About 5 keys per shard; none holds more than a handful of times that.
-        let largest = map
-            .groups
-            .iter()
-            .flat_map(|g| g.iter())
-            .map(|s| s.len())
-            .max()
-            .unwrap_or(0);
+        let largest = map.shards().map(|s| s.len()).max().unwrap_or(0);
         assert!(largest < 25, "largest shard: {largest}");
     }
 
