@@ -229,6 +229,14 @@ pub fn free_ports_on(ip: Ipv4Addr, n: usize) -> std::io::Result<Vec<u16>> {
     Ok(ports)
 }
 
+/// A node's client and peer listen addresses on `ip`, on two fresh free ports.
+fn free_listen_addrs(ip: Ipv4Addr) -> std::io::Result<(SocketAddr, SocketAddr)> {
+    match free_ports_on(ip, 2)?[..] {
+        [listen, peer] => Ok((SocketAddr::from((ip, listen)), SocketAddr::from((ip, peer)))),
+        _ => Err(std::io::Error::other("no free ports")),
+    }
+}
+
 /// Configurations of a new cluster with one node per directory: ids 1…n, free ports, the
 /// same initial member list, and one cluster key shared by all (in the first directory).
 pub fn cluster_configs(dirs: &[&Path]) -> std::io::Result<Vec<Config>> {
@@ -272,12 +280,7 @@ pub async fn faulty_cluster_configs(
     let mut members = std::collections::BTreeMap::new();
     for c in &mut configs {
         let ip = proxy::node_ip(c.node_id)?;
-        let ports = free_ports_on(ip, 2)?;
-        let (Some(&listen), Some(&peer)) = (ports.first(), ports.get(1)) else {
-            return Err(std::io::Error::other("no free ports"));
-        };
-        c.listen = SocketAddr::from((ip, listen));
-        c.peer_listen = SocketAddr::from((ip, peer));
+        (c.listen, c.peer_listen) = free_listen_addrs(ip)?;
         let proxy = net.add_node(c.node_id, c.peer_listen).await?.to_string();
         c.advertise_peer = Some(proxy.clone());
         members.insert(c.node_id, proxy);
@@ -323,12 +326,7 @@ pub fn joiner_config(dir: &Path, id: u64, first: &Config) -> std::io::Result<Con
     let mut c = config(dir);
     c.node_id = id;
     c.initial_members = first.initial_members.clone();
-    let ports = free_ports(2)?;
-    let (Some(&listen), Some(&peer)) = (ports.first(), ports.get(1)) else {
-        return Err(std::io::Error::other("no free ports"));
-    };
-    c.listen = SocketAddr::from(([127, 0, 0, 1], listen));
-    c.peer_listen = SocketAddr::from(([127, 0, 0, 1], peer));
+    (c.listen, c.peer_listen) = free_listen_addrs(Ipv4Addr::LOCALHOST)?;
     c.cluster_key_file = first.cluster_key_file.clone();
     // Test machines are slow and shared: let reads wait longer for a lagging node.
     c.min_revision_wait_ms = 10_000;
