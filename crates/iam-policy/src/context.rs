@@ -40,6 +40,12 @@ impl Context {
         }
     }
 
+    /// Makes room for `additional` more keys of the request's own, so that inserting them
+    /// does not grow the table step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        self.values.reserve(additional);
+    }
+
     /// Sets a key, replacing any earlier value of the same key (in any letter case).
     pub fn insert(&mut self, key: &str, value: ContextValue) {
         self.values.insert(key.to_ascii_lowercase().into(), value);

@@ -113,7 +113,8 @@ impl<'a> Authorization<'a> {
         self.signed_headers.split(';')
     }
 
-    fn signs(&self, name: &str) -> bool {
+    /// Whether `name` is among the signed headers (in any letter case).
+    pub fn signs(&self, name: &str) -> bool {
         self.signed_headers().any(|h| h.eq_ignore_ascii_case(name))
     }
 }

@@ -218,11 +218,13 @@ fn authenticate(
         .map(|a| a.as_str())
         .or_else(|| header("host"))
         .unwrap_or_default();
+    // Only the headers the signature covers (and the date, checked even when unsigned) are
+    // read: the signer canonicalizes no other.
     let mut headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
+        .filter(|(k, _)| *k != "host" && (*k == "x-amz-date" || auth.signs(k.as_str())))
         .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-        .filter(|(k, _)| *k != "host")
         .collect();
     headers.push(("host", host));
     let mut payload = [0u8; 64];

@@ -39,10 +39,11 @@ pub fn now_ms() -> i64 {
 }
 
 /// The context keys the node adds to every decision, as AWS does: the time, and the
-/// principal's tags.
-pub fn base_context(principal: &PrincipalView) -> Context {
+/// principal's tags; with room for `extra_keys` more, the request's own.
+pub fn base_context(principal: &PrincipalView, extra_keys: usize) -> Context {
     // The tag keys were prepared when the view was built; only the clock is per request.
     let mut ctx = Context::on(Arc::clone(&principal.tag_context));
+    ctx.reserve(3 + extra_keys);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -66,7 +67,7 @@ impl Node {
         if p.kind == PrincipalKind::Root && scps.is_empty() {
             return Ok(());
         }
-        let ctx = base_context(p);
+        let ctx = base_context(p, 0);
         let req = Request::new(&p.arn, &p.account, &p.account, action, resource, &ctx);
         let policies = Policies {
             identity: Some(&p.identity),

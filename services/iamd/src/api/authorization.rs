@@ -173,13 +173,13 @@ impl AuthorizationApi {
                 });
             }
         };
-        let mut ctx = base_context(&subject);
         if item.context.len() > MAX_CONTEXT_KEYS {
             return Err(errors::invalid(
                 "context",
                 format!("at most {MAX_CONTEXT_KEYS} context keys"),
             ));
         }
+        let mut ctx = base_context(&subject, item.context.len());
         for (key, value) in item.context {
             if is_identity_key(key) {
                 return Err(errors::invalid(
