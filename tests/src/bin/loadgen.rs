@@ -3,13 +3,17 @@
 //! empty-RPC ceiling); reports throughput and p50/p99 latency of each and their ratio.
 //!
 //! `loadgen [--endpoint http://127.0.0.1:7300] --credentials FILE [--connections 4]
-//!          [--concurrency 64] [--seconds 3] [--rounds 4] [--principal-arn ARN]`
+//!          [--concurrency 64] [--seconds 3] [--rounds 4] [--principal-arn ARN] [--batch N]`
 //!
 //! Without `--endpoint` it starts its own single node in a temporary directory, sets up
 //! the trading scenario's trader (a user, a group, a policy) and measures against it.
 //! Every Authorize call carries the same message, signed once: a SigV4 signature is valid
 //! for 5 minutes, so the server verifies each call in full while the generator spends no
 //! CPU signing (the machine has two cores for both).
+//!
+//! With `--batch N` a third workload asks the same question N times in one
+//! `BatchAuthorize` (one SigV4 check for N decisions, as a gateway batching its orders
+//! would) and reports decisions per second against the health check's calls per second.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -37,6 +41,7 @@ struct Args {
     seconds: u64,
     rounds: usize,
     principal: Option<String>,
+    batch: usize,
 }
 
 fn args() -> Args {
@@ -48,6 +53,7 @@ fn args() -> Args {
         seconds: 3,
         rounds: 4,
         principal: None,
+        batch: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +66,7 @@ fn args() -> Args {
             "--seconds" => a.seconds = value.parse().expect("--seconds N"),
             "--rounds" => a.rounds = value.parse().expect("--rounds N"),
             "--principal-arn" => a.principal = Some(value),
+            "--batch" => a.batch = value.parse().expect("--batch N (1-100)"),
             other => panic!("unknown flag `{other}`"),
         }
     }
@@ -71,6 +78,13 @@ fn args() -> Args {
 struct DecisionOnly {
     #[prost(int32, tag = "1")]
     decision: i32,
+}
+
+/// The decisions of a `BatchAuthorizeResponse`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct BatchDecisions {
+    #[prost(message, repeated, tag = "1")]
+    results: Vec<DecisionOnly>,
 }
 
 /// One closed-loop run of `call` with `concurrency` callers spread over `channels`.
@@ -141,7 +155,7 @@ async fn main() {
         );
     }
 
-    let request = pb::AuthorizeRequest {
+    let order = pb::AuthorizeRequest {
         action: "trading:PlaceOrder".into(),
         resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP".into(),
         context: [
@@ -160,13 +174,58 @@ async fn main() {
         ]
         .into_iter()
         .collect(),
-        subject: Some(pb::authorize_request::Subject::PrincipalArn(principal)),
+        subject: Some(pb::authorize_request::Subject::PrincipalArn(
+            principal.clone(),
+        )),
         ..Default::default()
     };
     // Signed once, sent every time; the server verifies each call in full.
-    let presigned = Arc::new(
-        Presigned::new(&creds, &host, "/iam.v1.Authorization/Authorize", &request).unwrap(),
+    let presigned =
+        Arc::new(Presigned::new(&creds, &host, "/iam.v1.Authorization/Authorize", &order).unwrap());
+    let batch = pb::BatchAuthorizeRequest {
+        items: vec![
+            pb::AuthorizeItem {
+                action: order.action.clone(),
+                resource: order.resource.clone(),
+                context: order.context.clone(),
+                subject: Some(pb::authorize_item::Subject::PrincipalArn(principal.clone())),
+                ..Default::default()
+            };
+            a.batch
+        ],
+        ..Default::default()
+    };
+    let presigned_batch = Arc::new(
+        Presigned::new(
+            &creds,
+            &host,
+            "/iam.v1.Authorization/BatchAuthorize",
+            &batch,
+        )
+        .unwrap(),
     );
+    let items = a.batch;
+    let batch_call = move |ch: Channel| {
+        let presigned = Arc::clone(&presigned_batch);
+        async move {
+            match presigned.call::<BatchDecisions>(ch).await {
+                Ok(answer) => {
+                    answer.results.len() == items
+                        && answer
+                            .results
+                            .iter()
+                            .all(|r| r.decision == pb::Decision::Allowed as i32)
+                }
+                Err(_) => false,
+            }
+        }
+    };
+    if a.batch > 0 {
+        assert!(
+            batch_call(channels[0].clone()).await,
+            "the benchmark batch must be allowed, item by item"
+        );
+    }
     // Check once that the call is allowed, so the run measures real decisions.
     let call = move |ch: Channel| {
         let presigned = Arc::clone(&presigned);
@@ -198,14 +257,28 @@ async fn main() {
     // so both see the same conditions.
     let mut h = Run::default();
     let mut z = Run::default();
+    let mut b = Run::default();
     for _ in 0..a.rounds {
         h.absorb(run(&channels, a.concurrency, a.seconds, health).await);
         z.absorb(run(&channels, a.concurrency, a.seconds, call.clone()).await);
+        if a.batch > 0 {
+            b.absorb(run(&channels, a.concurrency, a.seconds, batch_call.clone()).await);
+        }
     }
     report("health", &mut h);
     report("authorize", &mut z);
+    if a.batch > 0 {
+        report(&format!("batch {}", a.batch), &mut b);
+    }
     println!(
         "authorize / health throughput: {:.1}%",
         100.0 * z.throughput() / h.throughput()
     );
+    if a.batch > 0 {
+        println!(
+            "batch decisions / health calls: {:.1}% ({:.0} decisions/s)",
+            100.0 * b.throughput() * a.batch as f64 / h.throughput(),
+            b.throughput() * a.batch as f64
+        );
+    }
 }
