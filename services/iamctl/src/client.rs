@@ -22,8 +22,9 @@ pub(crate) struct Ctx {
     pub(crate) cluster: ClusterClient<Signed>,
 }
 
-/// Connects to `url` (`http://host:port`; a bare `host:port` means `http://`).
-pub(crate) async fn connect(url: &str, creds: SigningCredentials) -> Result<Ctx, CliError> {
+/// Opens a plain (unsigned) channel to `url` (`http://host:port`; a bare `host:port` means
+/// `http://`), and returns it with the URL's authority, which signed calls name as their host.
+pub(crate) async fn channel(url: &str) -> Result<(Channel, String), CliError> {
     let url = if url.contains("://") {
         url.to_owned()
     } else {
@@ -32,7 +33,6 @@ pub(crate) async fn connect(url: &str, creds: SigningCredentials) -> Result<Ctx,
     let endpoint = Endpoint::from_shared(url.clone())
         .map_err(|e| CliError::Usage(format!("invalid endpoint url `{url}`: {e}")))?
         .connect_timeout(Duration::from_secs(10));
-    // The channel sets the authority below the signing layer: the layer is told the host.
     let host = endpoint
         .uri()
         .authority()
@@ -42,6 +42,13 @@ pub(crate) async fn connect(url: &str, creds: SigningCredentials) -> Result<Ctx,
         .connect()
         .await
         .map_err(|e| CliError::Connect(format!("cannot connect to `{url}`: {}", chain(&e))))?;
+    Ok((channel, host))
+}
+
+/// Connects to `url` with every call signed by `creds`.
+pub(crate) async fn connect(url: &str, creds: SigningCredentials) -> Result<Ctx, CliError> {
+    let (channel, host) = channel(url).await?;
+    // The channel sets the authority below the signing layer: the layer is told the host.
     let signed = tower::ServiceBuilder::new()
         .layer(SigV4Layer::new(creds).with_host(host))
         .service(channel);

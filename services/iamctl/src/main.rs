@@ -3,6 +3,7 @@
 //! - `iamctl simulate FILE...`: the offline policy simulator (no server).
 //! - `iamctl iam <command>`: the management api (`create-user`, `attach-role-policy`, …).
 //! - `iamctl authorize`: asks iamd for one decision.
+//! - `iamctl health`: the node's gRPC health (no credentials; exit 0 when `SERVING`).
 //! - `iamctl cluster <command>`: the Raft state of a node and runtime membership changes
 //!   (`status`, `add-learner`, `promote`, `change-membership`, `remove-node`,
 //!   `transfer-leader`).
@@ -26,6 +27,7 @@ mod cmd_roles;
 mod cmd_tags;
 mod cmd_users;
 mod credentials;
+mod health;
 mod iam;
 mod names;
 mod output;
@@ -105,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         command: cluster::ClusterCommand,
     },
+    /// Ask a node for its gRPC health (`grpc.health.v1.Health/Check`); needs no credentials.
+    ///
+    /// Prints {"Service", "Status"}; exits 0 when the status is SERVING, 1 when it is
+    /// anything else, 255 when the node cannot be reached.
+    Health(health::HealthArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,9 +128,28 @@ fn main() -> ExitCode {
         Command::Iam { command } => Remote::Iam(command),
         Command::Authorize(args) => Remote::Authorize(args),
         Command::Cluster { command } => Remote::Cluster(command),
+        Command::Health(args) => return run_health(&cli.global, &args),
     };
     match run_remote(&cli.global, remote) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// `iamctl health`: unsigned, so it needs no credentials.
+fn run_health(global: &GlobalArgs, args: &health::HealthArgs) -> ExitCode {
+    let answer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Internal(format!("cannot start the runtime: {e}")))
+        .and_then(|runtime| runtime.block_on(health::run(&global.endpoint_url, args)))
+        .and_then(|health| output::print(&health.value, global.output).map(|()| health.serving));
+    match answer {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("{e}");
             e.exit_code()

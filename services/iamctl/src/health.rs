@@ -1,0 +1,70 @@
+//! `iamctl health`: the gRPC health checking protocol (`grpc.health.v1.Health/Check`), which
+//! needs no credentials. It is the container image's health check and a script's way to wait
+//! for a node: the exit code is 0 when the service is `SERVING`, 1 when the node answers
+//! anything else (`NOT_SERVING` while it catches up with the cluster or shuts down), and 255
+//! when the node cannot be reached.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::{Value, json};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::client::{self, CliError};
+
+/// The flags of `iamctl health`.
+#[derive(Debug, Args)]
+pub(crate) struct HealthArgs {
+    /// The service to ask about: `""` (the node), `iam.v1.Iam`, `iam.v1.Authorization`.
+    #[arg(long, default_value = "")]
+    service: String,
+    /// Ask again every 200 ms until the service is `SERVING` or this many seconds passed
+    /// (connection failures included); 0 asks once.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    wait_seconds: u64,
+}
+
+/// What the node said: its status and whether that is `SERVING`.
+#[derive(Debug)]
+pub(crate) struct Health {
+    pub(crate) value: Value,
+    pub(crate) serving: bool,
+}
+
+/// Asks `url` for the health of `args.service`, waiting as `args.wait_seconds` says.
+pub(crate) async fn run(url: &str, args: &HealthArgs) -> Result<Health, CliError> {
+    let deadline = Instant::now() + Duration::from_secs(args.wait_seconds);
+    loop {
+        let answer = check(url, &args.service).await;
+        let done = matches!(&answer, Ok(health) if health.serving) || Instant::now() >= deadline;
+        if done {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn check(url: &str, service: &str) -> Result<Health, CliError> {
+    let (channel, _) = client::channel(url).await?;
+    let request = HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    let status = HealthClient::new(channel)
+        .check(request)
+        .await
+        .map_err(|status| CliError::Service {
+            operation: "Check",
+            status,
+        })?
+        .into_inner()
+        .status;
+    let name = ServingStatus::try_from(status)
+        .map(|s| s.as_str_name())
+        .unwrap_or("UNKNOWN");
+    Ok(Health {
+        value: json!({ "Service": service, "Status": name }),
+        serving: status == ServingStatus::Serving as i32,
+    })
+}
