@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// This node's Raft id (1, 2, 3, …).
     pub node_id: u64,
+    /// Take the node id from the host name instead: a name ending in `-N` (a StatefulSet's
+    /// pod `iamd-0`, `iamd-1`, …) is node `N + 1`. The host name is `$HOSTNAME`, else the
+    /// kernel's; a name without that ending is refused at start.
+    pub node_id_from_hostname: bool,
     /// Where clients connect (gRPC: Iam, Authorization, Sts, Cluster, Audit, health,
     /// reflection).
     pub listen: SocketAddr,
@@ -67,6 +71,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             node_id: 1,
+            node_id_from_hostname: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 7300)),
             peer_listen: SocketAddr::from(([127, 0, 0, 1], 7301)),
             advertise_peer: None,
@@ -101,6 +106,9 @@ pub struct Flags {
     pub dump_config: bool,
     #[arg(long)]
     pub node_id: Option<u64>,
+    /// Take the node id from the host name: `NAME-N` is node N + 1 (a StatefulSet's pods).
+    #[arg(long)]
+    pub node_id_from_hostname: bool,
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     #[arg(long)]
@@ -126,6 +134,25 @@ pub struct Flags {
     pub peer_tls_ca_file: Option<PathBuf>,
     #[arg(long)]
     pub peer_tls_server_name: Option<String>,
+}
+
+/// The node id of a host named `NAME-N`: `N + 1`, so that a StatefulSet's pod `iamd-0` is
+/// node 1.
+fn node_id_of_hostname(hostname: &str) -> Result<u64, ConfigError> {
+    hostname
+        .rsplit_once('-')
+        .filter(|(name, _)| !name.is_empty())
+        .and_then(|(_, ordinal)| {
+            let digits = !ordinal.is_empty() && ordinal.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| ordinal.parse::<u64>().ok()).flatten()
+        })
+        .and_then(|ordinal| ordinal.checked_add(1))
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "node_id_from_hostname: the host name `{hostname}` does not end in `-N` \
+                 (a StatefulSet ordinal)"
+            ))
+        })
 }
 
 /// A configuration that cannot be used.
@@ -157,14 +184,46 @@ impl Config {
             }
             None => Config::default(),
         };
+        let mut hostname = None;
         for (key, value) in env {
             if let Some(name) = key.strip_prefix("IAMD_") {
                 config.set_env(name, &value)?;
+            } else if key == "HOSTNAME" {
+                hostname = Some(value);
             }
         }
         config.apply_flags(flags)?;
+        if config.node_id_from_hostname {
+            let hostname = match hostname {
+                Some(name) => name,
+                None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map_err(|e| ConfigError(format!("cannot read the host name: {e}")))?,
+            };
+            config.node_id = node_id_of_hostname(hostname.trim())?;
+        }
+        config.advertise_defaults()?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// A peer port listening on every address (`0.0.0.0`, `::`, as in a container) is no
+    /// address for peers: such a node advertises its entry in the initial member list, or
+    /// the `advertise_peer` it is given, and without either it is refused.
+    fn advertise_defaults(&mut self) -> Result<(), ConfigError> {
+        if self.advertise_peer.is_some() || !self.peer_listen.ip().is_unspecified() {
+            return Ok(());
+        }
+        match self.initial_members.get(&self.node_id) {
+            Some(addr) => {
+                self.advertise_peer = Some(addr.clone());
+                Ok(())
+            }
+            None => Err(ConfigError(format!(
+                "peer_listen `{}` listens on every address, which peers cannot reach: set \
+                 advertise_peer (or list this node in initial_members)",
+                self.peer_listen
+            ))),
+        }
     }
 
     fn set_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
@@ -172,6 +231,9 @@ impl Config {
             |what: &str| ConfigError(format!("invalid IAMD_{name} `{value}`: expected {what}"));
         match name {
             "NODE_ID" => self.node_id = value.parse().map_err(|_| bad("an integer"))?,
+            "NODE_ID_FROM_HOSTNAME" => {
+                self.node_id_from_hostname = value.parse().map_err(|_| bad("true or false"))?;
+            }
             "LISTEN" => self.listen = value.parse().map_err(|_| bad("HOST:PORT"))?,
             "PEER_LISTEN" => self.peer_listen = value.parse().map_err(|_| bad("HOST:PORT"))?,
             "ADVERTISE_PEER" => self.advertise_peer = Some(value.to_owned()),
@@ -201,6 +263,7 @@ impl Config {
         if let Some(v) = f.node_id {
             self.node_id = v;
         }
+        self.node_id_from_hostname |= f.node_id_from_hostname;
         if let Some(v) = f.listen {
             self.listen = v;
         }
@@ -395,6 +458,86 @@ mod tests {
             PathBuf::from("/flag"),
             "flags override the environment"
         );
+    }
+
+    #[test]
+    fn a_statefulset_pod_takes_its_node_id_from_its_ordinal() {
+        let env = |vars: &[(&str, &str)]| -> Vec<(String, String)> {
+            vars.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let from_env = env(&[
+            ("IAMD_NODE_ID_FROM_HOSTNAME", "true"),
+            ("HOSTNAME", "iamd-0"),
+        ]);
+        assert_eq!(Config::load(&flags(&[]), from_env).unwrap().node_id, 1);
+        let c = Config::load(
+            &flags(&["--node-id-from-hostname", "--node-id", "9"]),
+            env(&[("HOSTNAME", "prod-iamd-12")]),
+        )
+        .unwrap();
+        assert_eq!(c.node_id, 13, "the host name wins over an explicit id");
+        // Off by default: the host name is not read.
+        let c = Config::load(&flags(&[]), env(&[("HOSTNAME", "iamd-4")])).unwrap();
+        assert_eq!(c.node_id, 1);
+        for bad in [
+            "iamd",
+            "iamd-",
+            "-3",
+            "iamd-x1",
+            "iamd-+1",
+            "iamd-18446744073709551615",
+        ] {
+            let err = Config::load(
+                &flags(&["--node-id-from-hostname"]),
+                env(&[("HOSTNAME", bad)]),
+            )
+            .unwrap_err();
+            assert!(err.0.contains(&format!("`{bad}`")), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_node_listening_on_every_address_advertises_a_reachable_one() {
+        let members = "1=iamd1:7301,2=iamd2:7301";
+        let c = Config::load(
+            &flags(&["--peer-listen", "0.0.0.0:7301", "--node-id", "2"]),
+            [("IAMD_INITIAL_MEMBERS".to_owned(), members.to_owned())],
+        )
+        .unwrap();
+        assert_eq!(
+            c.advertised_peer(),
+            "iamd2:7301",
+            "its entry in the member list"
+        );
+        let c = Config::load(
+            &flags(&[
+                "--peer-listen",
+                "[::]:7301",
+                "--advertise-peer",
+                "n1.example:7301",
+            ]),
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            c.advertised_peer(),
+            "n1.example:7301",
+            "the address it was given"
+        );
+        let e = Config::load(&flags(&["--peer-listen", "0.0.0.0:7301"]), []).unwrap_err();
+        assert!(e.0.contains("set advertise_peer"), "{e}");
+        // A node outside the member list (a later StatefulSet replica) must say it too.
+        let e = Config::load(
+            &flags(&["--peer-listen", "0.0.0.0:7301", "--node-id", "3"]),
+            [("IAMD_INITIAL_MEMBERS".to_owned(), members.to_owned())],
+        )
+        .unwrap_err();
+        assert!(e.0.contains("set advertise_peer"), "{e}");
+        // A specific address is its own advertisement, as before.
+        let c = Config::load(&flags(&["--peer-listen", "10.0.0.7:7301"]), []).unwrap();
+        assert_eq!(c.advertised_peer(), "10.0.0.7:7301");
     }
 
     #[test]
