@@ -386,3 +386,25 @@ async fn a_node_down_past_log_compaction_catches_up_by_snapshot() {
         node.shutdown().await;
     }
 }
+
+/// The first member waits for a majority however long the others take to start (a
+/// StatefulSet's pods wait for volumes and images): it used to give up after 10 s, and its
+/// process exited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_member_waits_for_late_peers_then_bootstraps() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let paths: Vec<&std::path::Path> = dirs.iter().map(|d| d.path()).collect();
+    let configs = iamd_tests::cluster_configs(&paths).unwrap();
+    let first = tokio::spawn(iamd_tests::start(configs[0].clone()));
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(!first.is_finished(), "node 1 must still wait: {first:?}");
+    let second = iamd_tests::start(configs[1].clone()).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(30), first)
+        .await
+        .expect("node 1 started once a majority was up")
+        .unwrap()
+        .unwrap();
+    let creds = first.root_credentials.clone().expect("node 1 bootstrapped");
+    assert!(creds.exists());
+    assert!(second.root_credentials.is_none());
+}

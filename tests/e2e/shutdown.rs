@@ -38,3 +38,49 @@ async fn shutdown_closes_connections_that_clients_leave_silent() {
     again.shutdown().await;
     drop((silent, deaf));
 }
+
+/// With `shutdown_delay_ms`, a stopping node says NOT_SERVING at once (a Kubernetes
+/// readiness probe takes it out of the Service's endpoints) but still answers calls, new
+/// connections included, until the delay is over; then it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_delay_keeps_answering_while_not_serving() {
+    use iam_api::v1 as pb;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.shutdown_delay_ms = 2_000;
+    let node = start(c).await.unwrap();
+    let addr = node.client_addr;
+    let root = iamd_tests::read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let began = Instant::now();
+    let stopping = tokio::spawn(node.shutdown());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let status = HealthClient::new(iamd_tests::channel_at(addr).await.unwrap())
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::NotServing as i32);
+    let users = pb::iam_client::IamClient::new(iamd_tests::signed_at(addr, &root).await.unwrap())
+        .list_users(pb::ListUsersRequest::default())
+        .await;
+    assert!(users.is_ok(), "still answering during the delay: {users:?}");
+    assert!(
+        began.elapsed() < Duration::from_millis(2_000),
+        "the checks ran in the delay"
+    );
+
+    tokio::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(began.elapsed() >= Duration::from_millis(2_000));
+    assert!(
+        iamd_tests::channel_at(addr).await.is_err(),
+        "stopped after the delay"
+    );
+}

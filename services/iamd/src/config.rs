@@ -52,6 +52,10 @@ pub struct Config {
     pub stale_after_ms: u64,
     /// Log as JSON lines.
     pub log_json: bool,
+    /// At shutdown, how long the node keeps serving after it turned `NOT_SERVING`, before
+    /// it stops accepting calls: time for load balancers (a Kubernetes Service's endpoints)
+    /// to stop sending it new connections.
+    pub shutdown_delay_ms: u64,
     /// How often the last use of access keys is replicated, in milliseconds.
     pub key_use_flush_ms: u64,
     /// Mutual TLS on the peer port: this node's certificate (PEM). With the key and the CA,
@@ -85,6 +89,7 @@ impl Default for Config {
             min_revision_wait_ms: 2_000,
             stale_after_ms: 3_000,
             log_json: false,
+            shutdown_delay_ms: 0,
             key_use_flush_ms: 30_000,
             peer_tls_cert_file: None,
             peer_tls_key_file: None,
@@ -226,7 +231,9 @@ impl Config {
         }
     }
 
-    fn set_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+    /// Sets the key `IAMD_<name>` names; false when it names none (IAMD_CONFIG, read by the
+    /// flag parser, IAMD_LOG, the log filter, and iamctl's IAMD_ENDPOINT are not keys).
+    fn set_env(&mut self, name: &str, value: &str) -> Result<bool, ConfigError> {
         let bad =
             |what: &str| ConfigError(format!("invalid IAMD_{name} `{value}`: expected {what}"));
         match name {
@@ -241,6 +248,16 @@ impl Config {
             "DATA_DIR" => self.data_dir = PathBuf::from(value),
             "CLUSTER_KEY_FILE" => self.cluster_key_file = Some(PathBuf::from(value)),
             "BOOTSTRAP_ACCOUNT_ID" => self.bootstrap_account_id = value.to_owned(),
+            "BOOTSTRAP_ACCOUNT_NAME" => self.bootstrap_account_name = value.to_owned(),
+            "MAX_MESSAGE_BYTES" => {
+                self.max_message_bytes = value.parse().map_err(|_| bad("bytes"))?;
+            }
+            "KEY_USE_FLUSH_MS" => {
+                self.key_use_flush_ms = value.parse().map_err(|_| bad("milliseconds"))?;
+            }
+            "SHUTDOWN_DELAY_MS" => {
+                self.shutdown_delay_ms = value.parse().map_err(|_| bad("milliseconds"))?;
+            }
             "REGION" => self.region = value.to_owned(),
             "MIN_REVISION_WAIT_MS" => {
                 self.min_revision_wait_ms = value.parse().map_err(|_| bad("milliseconds"))?;
@@ -253,10 +270,9 @@ impl Config {
                 self.stale_after_ms = value.parse().map_err(|_| bad("milliseconds"))?;
             }
             "LOG_JSON" => self.log_json = value.parse().map_err(|_| bad("true or false"))?,
-            // IAMD_CONFIG is read by the flag parser; other variables are not ours to judge.
-            _ => {}
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 
     fn apply_flags(&mut self, f: &Flags) -> Result<(), ConfigError> {
@@ -343,6 +359,11 @@ impl Config {
                 "stale_after_ms must be at least {} (two heartbeats)",
                 2 * heartbeat
             )));
+        }
+        if self.shutdown_delay_ms > 60_000 {
+            return Err(ConfigError(
+                "shutdown_delay_ms must be at most 60000".into(),
+            ));
         }
         if self.max_message_bytes < 1024 {
             return Err(ConfigError(
@@ -458,6 +479,51 @@ mod tests {
             PathBuf::from("/flag"),
             "flags override the environment"
         );
+    }
+
+    #[test]
+    fn every_key_has_an_environment_variable() {
+        let text = toml::to_string(&Config::default()).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        let optional = [
+            "advertise_peer",
+            "cluster_key_file",
+            "peer_tls_cert_file",
+            "peer_tls_key_file",
+            "peer_tls_ca_file",
+            "peer_tls_server_name",
+        ];
+        let samples = [
+            ("listen", "127.0.0.1:1"),
+            ("peer_listen", "127.0.0.1:2"),
+            ("initial_members", "1=a:1"),
+            ("log_json", "true"),
+            ("node_id_from_hostname", "true"),
+            ("bootstrap_account_id", "210987654321"),
+        ];
+        for key in keys.iter().chain(&optional) {
+            let value = samples
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("5", |(_, v)| *v);
+            let mut config = Config::default();
+            let known = config.set_env(&key.to_uppercase(), value);
+            assert!(
+                matches!(known, Ok(true)),
+                "IAMD_{}: {known:?}",
+                key.to_uppercase()
+            );
+            assert_ne!(
+                config,
+                Config::default(),
+                "IAMD_{} changed nothing",
+                key.to_uppercase()
+            );
+        }
+        assert!(!Config::default().set_env("ENDPOINT", "x").unwrap());
+        let env = [("IAMD_SHUTDOWN_DELAY_MS".to_owned(), "60001".to_owned())];
+        assert!(Config::load(&flags(&[]), env).is_err());
     }
 
     #[test]

@@ -37,6 +37,9 @@ use crate::node::Node;
 /// connections still open (as long as the longest write waits for its commit).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How often the first member, waiting at start for a majority, says it still waits.
+const MAJORITY_WAIT_LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// Why a node could not start.
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -66,12 +69,23 @@ pub struct Running {
     stop: watch::Sender<bool>,
     closer: Closer,
     servers: Vec<JoinHandle<Result<(), String>>>,
+    health: HealthReporter,
 }
 
 impl Running {
-    /// Stops accepting calls, lets in-flight calls finish for at most [`SHUTDOWN_GRACE`],
-    /// cuts the connections still open, and stops Raft.
+    /// Turns `NOT_SERVING` and keeps serving for `shutdown_delay_ms` (load balancers move
+    /// away meanwhile), then stops accepting calls, lets in-flight calls finish for at most
+    /// [`SHUTDOWN_GRACE`], cuts the connections still open, and stops Raft.
     pub async fn shutdown(self) {
+        let delay = Duration::from_millis(self.node.config.shutdown_delay_ms);
+        if !delay.is_zero() {
+            set_health(&self.health, ServingStatus::NotServing).await;
+            tracing::info!(
+                ?delay,
+                "not serving: still answering until the delay is over"
+            );
+            tokio::time::sleep(delay).await;
+        }
         let _ = self.stop.send(true);
         let mut servers = std::pin::pin!(futures_util::future::join_all(self.servers));
         let ended = match tokio::time::timeout(SHUTDOWN_GRACE, &mut servers).await {
@@ -187,23 +201,33 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             Arc::clone(&node),
             closer.incoming(client),
             key_uses,
-            (health, health_service),
+            (health.clone(), health_service),
             stop_rx,
         )),
     ];
 
     let root_credentials = if members.keys().next() == Some(&config.node_id) {
-        node.raft
-            .wait_for_leader(Duration::from_secs(10))
-            .await
-            .map_err(|e| err("no leader elected")(e.to_string()))?;
-        // Bootstrap reads the local state: only once it holds everything committed, or a
-        // restart that replayed too little would bootstrap again.
+        // Bootstrap reads the local state: only once it holds everything committed (a
+        // leader confirmed a read index to it), or a restart that replayed too little would
+        // bootstrap again. That needs a majority of the members, which may take any time
+        // to start (a StatefulSet's pods wait for volumes and images; after an outage the
+        // others come back one by one): wait for them, NOT_SERVING, saying so now and then.
         let mut caught_up = node.caught_up.clone();
-        tokio::time::timeout(Duration::from_secs(10), caught_up.wait_for(|c| *c))
-            .await
-            .map_err(|e| err("not caught up with the cluster")(e.to_string()))?
-            .map_err(|e| err("not caught up with the cluster")(e.to_string()))?;
+        let mut waited = Duration::ZERO;
+        loop {
+            match tokio::time::timeout(MAJORITY_WAIT_LOG_EVERY, caught_up.wait_for(|c| *c)).await {
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) => return Err(err("not caught up with the cluster")(e.to_string())),
+                Err(_) => {
+                    waited += MAJORITY_WAIT_LOG_EVERY;
+                    tracing::warn!(
+                        waited_s = waited.as_secs(),
+                        members = members.len(),
+                        "waiting for a majority of the members to reach this node"
+                    );
+                }
+            }
+        }
         bootstrap::bootstrap_account(&node)
             .await
             .map_err(|e| StartError(e.0))?
@@ -218,6 +242,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         stop,
         closer,
         servers,
+        health,
     })
 }
 
