@@ -43,6 +43,14 @@ strip --strip-debug "$root/usr/local/bin/iamd" "$root/usr/local/bin/iamctl"
 
 # Every library either binary loads, at the path the loader looks for it.
 libs=$(ldd "$bin_dir/iamd" "$bin_dir/iamctl" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $2 ~ /^\(/ {print $1}' | sort -u)
+# glibc loads its name-service modules at run time, unseen by ldd: before 2.34 they hold
+# the files and dns lookups themselves, so peers' host names would not resolve without them.
+libc=$(printf '%s\n' $libs | grep '/libc\.so' | head -n 1)
+for module in libnss_files.so.2 libnss_dns.so.2 libresolv.so.2; do
+  if [ -e "$(dirname "$libc")/$module" ]; then
+    libs="$libs $(dirname "$libc")/$module"
+  fi
+done
 for lib in $libs; do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
@@ -52,6 +60,12 @@ cat > "$root/etc/passwd" <<PASSWD
 root:x:0:0:root:/root:/sbin/nologin
 iamd:x:65532:65532:iamd:/var/lib/iamd:/sbin/nologin
 PASSWD
+# Host names from /etc/hosts (written by Docker and the kubelet), then DNS.
+cat > "$root/etc/nsswitch.conf" <<NSS
+passwd: files
+group: files
+hosts: files dns
+NSS
 cat > "$root/etc/group" <<GROUP
 root:x:0:
 iamd:x:65532:

@@ -64,8 +64,13 @@ def eventually(what, probe, seconds=30):
 
 
 def copy_out(container, path, dest: pathlib.Path) -> pathlib.Path:
-    """Copies a file out of a container (the image has no shell or cat)."""
-    run("docker", "cp", f"{container}:{path}", str(dest))
+    """Copies a file out of a container (the image has no shell or cat), waiting for it to
+    be there: the first node writes the root credentials just after it starts serving."""
+    eventually(
+        f"{path} in {container}",
+        lambda: run("docker", "cp", f"{container}:{path}", str(dest), check=False).returncode
+        == 0,
+    )
     return dest
 
 

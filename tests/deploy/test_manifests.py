@@ -9,6 +9,7 @@ import subprocess
 import uuid
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 
@@ -16,9 +17,18 @@ from conftest import IAMD, IAMD_UID, ROOT, eventually, iamctl, run, wait_serving
 
 K8S = ROOT / "deploy" / "k8s"
 NAMESPACE = "iamd"
-# The oldest Kubernetes with gRPC probes on by default (1.24 made them beta, on) that the
-# schema package still knows, and its newest.
-VERSIONS = ["1.29.0", kubernetes_validate.latest_version()]
+
+
+def versions():
+    """The oldest Kubernetes the schema package knows from 1.27 on (gRPC probes are GA
+    there), and the newest."""
+    known = set(kubernetes_validate.utils.all_versions())
+    supported = sorted(
+        (tuple(int(x) for x in v.split(".")), v) for v in known
+        if tuple(int(x) for x in v.split(".")[:2]) >= (1, 27)
+    )
+    assert supported, f"no schema for Kubernetes 1.27 or later in {sorted(known)}"
+    return sorted({supported[0][1], kubernetes_validate.latest_version()})
 
 
 def documents():
@@ -37,7 +47,7 @@ def one(kind):
 
 
 def test_every_manifest_is_valid_for_kubernetes():
-    for version in VERSIONS:
+    for version in versions():
         for name, doc in documents():
             try:
                 kubernetes_validate.validate(doc, version, strict=True)
@@ -81,6 +91,20 @@ def test_the_statefulset_services_and_pdb_fit_together():
     assert set(mounts) <= claims | volumes
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert spec["template"]["spec"]["securityContext"]["runAsUser"] == IAMD_UID
+
+    # The peer port admits the iamd pods only; the client port everyone.
+    policy = one("NetworkPolicy")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    opened = {}
+    for rule in policy["ingress"]:
+        for port in rule["ports"]:
+            opened[ports.get(port["port"], port["port"])] = rule.get("from")
+    assert set(opened) == {ports["grpc"], ports["peer"]}
+    assert opened[ports["grpc"]] is None
+    [peers] = opened[ports["peer"]]
+    assert peers["podSelector"]["matchLabels"].items() <= labels.items()
+    assert "namespaceSelector" not in peers
 
 
 def pod_env(ordinal, config_path=None):
@@ -140,6 +164,10 @@ def test_each_pod_starts_as_its_own_node_with_reachable_addresses(tmp_path):
         assert c["data_dir"] == mounts["data"]
         assert c["cluster_key_file"].startswith(mounts["cluster-key"] + "/")
         assert c["bootstrap_account_id"] == "123456789012"
+        # Still answering while NOT_SERVING, then draining (SHUTDOWN_GRACE, 5 s), then Raft
+        # stops: all before the kubelet's SIGKILL.
+        grace = sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert 0 < c["shutdown_delay_ms"] / 1000 + 5 + 10 <= grace
         members = members or c["initial_members"]
         assert c["initial_members"] == members, "every pod has the same voters"
         if ordinal < sts["spec"]["replicas"]:
