@@ -408,3 +408,53 @@ async fn the_first_member_waits_for_late_peers_then_bootstraps() {
     assert!(creds.exists());
     assert!(second.root_credentials.is_none());
 }
+
+/// A stopping leader hands leadership over before it stops: another node leads while the
+/// old one is still in its shutdown delay (without the hand-over, the others would elect a
+/// leader only after its Raft stopped, an election timeout later), and a write through a
+/// follower in that time is committed by the new leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopping_leader_hands_over_before_it_stops() {
+    let TestCluster {
+        mut nodes,
+        root,
+        dirs: _dirs,
+        ..
+    } = start_cluster(3, |c| c.shutdown_delay_ms = 5_000)
+        .await
+        .unwrap();
+    let old = leader(&nodes, Duration::from_secs(10)).await.unwrap();
+    let old_id = nodes[old].node.raft.metrics().node_id;
+    let stopping = tokio::spawn(nodes.remove(old).shutdown());
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let new = loop {
+        let leaders: Vec<u64> = nodes
+            .iter()
+            .filter_map(|n| n.node.raft.metrics().leader)
+            .filter(|&l| l != old_id)
+            .collect();
+        if let Some(&l) = leaders.first() {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "no new leader");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(
+        !stopping.is_finished(),
+        "node {new} led only after the old leader had stopped: no hand-over"
+    );
+    let follower = nodes
+        .iter()
+        .find(|n| n.node.raft.metrics().node_id != new)
+        .unwrap();
+    create_user_retrying(follower, &root, "written-during-the-hand-over").await;
+    assert!(
+        !stopping.is_finished(),
+        "the write was made before the old leader stopped"
+    );
+    stopping.await.unwrap();
+    for node in &nodes {
+        assert_eq!(node.node.raft.metrics().leader, Some(new));
+    }
+}

@@ -37,6 +37,9 @@ use crate::node::Node;
 /// connections still open (as long as the longest write waits for its commit).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How long a stopping leader waits for another node to take over before it stops anyway.
+const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How often the first member, waiting at start for a majority, says it still waits.
 const MAJORITY_WAIT_LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -73,10 +76,14 @@ pub struct Running {
 }
 
 impl Running {
-    /// Turns `NOT_SERVING` and keeps serving for `shutdown_delay_ms` (load balancers move
-    /// away meanwhile), then stops accepting calls, lets in-flight calls finish for at most
-    /// [`SHUTDOWN_GRACE`], cuts the connections still open, and stops Raft.
+    /// Hands leadership over when it leads, turns `NOT_SERVING` and keeps serving for
+    /// `shutdown_delay_ms` (load balancers move away meanwhile), then stops accepting calls,
+    /// lets in-flight calls finish for at most [`SHUTDOWN_GRACE`], cuts the connections
+    /// still open, and stops Raft.
     pub async fn shutdown(self) {
+        // A leader hands over first: writes (and a rolling restart's) then wait for one
+        // transfer, not for the others' election timeout after it stopped.
+        self.node.raft.hand_over_leadership(HAND_OVER_TIMEOUT).await;
         let delay = Duration::from_millis(self.node.config.shutdown_delay_ms);
         if !delay.is_zero() {
             set_health(&self.health, ServingStatus::NotServing).await;

@@ -130,6 +130,48 @@ impl<M: Machine> RaftNode<M> {
             .map_err(|e| AdminError::Stopped(e.to_string()))
     }
 
+    /// Before this node stops: when it leads and other voters exist, hands leadership to
+    /// the voter whose log is furthest along and waits (at most `timeout`) until another
+    /// node leads, so that writes wait for one transfer instead of an election timeout.
+    /// Returns the new leader, or `None` when there was nothing to hand over or the
+    /// transfer did not complete in time (the others then elect one as usual).
+    pub async fn hand_over_leadership(&self, timeout: std::time::Duration) -> Option<NodeId> {
+        let metrics = self.metrics();
+        if metrics.leader != Some(self.id) {
+            return None;
+        }
+        let matched = metrics.replication.unwrap_or_default();
+        let to = metrics
+            .voters
+            .iter()
+            .filter(|&&id| id != self.id)
+            .max_by_key(|&&id| (matched.get(&id).copied().flatten(), std::cmp::Reverse(id)))
+            .copied()?;
+        if let Err(e) = self.transfer_leader(to).await {
+            tracing::warn!(node_id = self.id, to, error = %e, "leadership hand-over refused");
+            return None;
+        }
+        let me = self.id;
+        match self
+            .raft
+            .wait(Some(timeout))
+            .metrics(
+                |m| m.current_leader.is_some_and(|l| l != me),
+                "another leader",
+            )
+            .await
+        {
+            Ok(m) => {
+                tracing::info!(node_id = me, to = ?m.current_leader, "leadership handed over");
+                m.current_leader
+            }
+            Err(e) => {
+                tracing::warn!(node_id = me, to, error = %e, "leadership hand-over incomplete");
+                None
+            }
+        }
+    }
+
     /// The log index of a membership change, or why it failed.
     fn admin(
         &self,
