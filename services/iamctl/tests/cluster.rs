@@ -8,9 +8,10 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use iamd::server::Running;
@@ -29,24 +30,13 @@ struct Run {
 /// Runs the built iamctl against `node` with the root credentials file, off the runtime's
 /// threads (the binary blocks until it answers).
 async fn iamctl(node: &Running, credentials: &Path, args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_iamctl"));
+    let mut command = common::iamctl_command();
     command
         .arg("--endpoint-url")
         .arg(format!("http://{}", node.client_addr))
         .arg("--credentials-file")
         .arg(credentials)
         .args(args);
-    for name in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "IAMD_CREDENTIALS_FILE",
-        "IAMD_ENDPOINT",
-    ] {
-        command.env_remove(name);
-    }
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .unwrap()

@@ -8,33 +8,23 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 /// Runs the built iamctl's `health` against `addr` with no credentials anywhere; returns its
 /// exit code and its output parsed as JSON (`Null` when it is not JSON).
 async fn health(addr: SocketAddr, args: &[&str]) -> (i32, Value) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_iamctl"));
+    let mut command = common::iamctl_command();
     command
         .arg("health")
         .arg("--endpoint-url")
         .arg(format!("http://{addr}"))
         .args(args)
         .env("HOME", "/nonexistent");
-    for name in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "IAMD_CREDENTIALS_FILE",
-        "IAMD_ENDPOINT",
-    ] {
-        command.env_remove(name);
-    }
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .unwrap()
