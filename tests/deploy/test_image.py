@@ -58,3 +58,27 @@ def test_single_node_container(image, tmp_path):
     finally:
         run("docker", "rm", "-f", name, check=False)
         run("docker", "volume", "rm", "-f", volume, check=False)
+
+
+def test_sigterm_stops_a_node_still_waiting_for_its_majority(image, cluster_key):
+    """Node 1 of three, started alone, waits for its majority; `docker stop` (SIGTERM to
+    PID 1, which ignores signals it has no handler for) ends it at once, not by SIGKILL."""
+    name = f"iamd-test-{uuid.uuid4().hex[:8]}"
+    try:
+        run(
+            "docker", "run", "-d", "--name", name,
+            "-v", f"{cluster_key}:/etc/iamd/cluster.key:ro",
+            "-e", "IAMD_CLUSTER_KEY_FILE=/etc/iamd/cluster.key",
+            "-e", "IAMD_INITIAL_MEMBERS=1=127.0.0.1:7301,2=192.0.2.2:7301,3=192.0.2.3:7301",
+            image,
+        )
+        eventually(
+            "node 1 waiting for its majority",
+            lambda: "cluster initialized" in run("docker", "logs", name).stdout,
+        )
+        run("docker", "stop", "--time", "30", name, timeout=60)
+        state = json.loads(run("docker", "inspect", name).stdout)[0]["State"]
+        assert (state["ExitCode"], state["OOMKilled"]) == (0, False), state
+        assert "stopped while starting" in run("docker", "logs", name).stdout
+    finally:
+        run("docker", "rm", "-f", name, check=False)

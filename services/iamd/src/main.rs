@@ -68,11 +68,22 @@ async fn main() -> ExitCode {
         }
     }
     init_logging(config.log_json);
-    let running = match iamd::server::start(config).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "iamd could not start");
-            return ExitCode::FAILURE;
+    // Signals are handled from the start: the first member may wait at start for its
+    // majority for as long as the others take, and as PID 1 of a container a signal without
+    // a handler would be ignored until the runtime's SIGKILL.
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    let running = tokio::select! {
+        started = iamd::server::start(config) => match started {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "iamd could not start");
+                return ExitCode::FAILURE;
+            }
+        },
+        () = &mut stop => {
+            tracing::info!("stopped while starting");
+            return ExitCode::SUCCESS;
         }
     };
     tracing::info!(client = %running.client_addr, peer = %running.peer_addr, node_id = running.node.config.node_id, "iamd is serving");
@@ -83,7 +94,7 @@ async fn main() -> ExitCode {
             path.display()
         );
     }
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     running.shutdown().await;
     ExitCode::SUCCESS
