@@ -79,6 +79,6 @@ def test_sigterm_stops_a_node_still_waiting_for_its_majority(image, cluster_key)
         run("docker", "stop", "--time", "30", name, timeout=60)
         state = json.loads(run("docker", "inspect", name).stdout)[0]["State"]
         assert (state["ExitCode"], state["OOMKilled"]) == (0, False), state
-        assert "stopped while starting" in run("docker", "logs", name).stdout
+        assert "stopped while waiting for a majority" in run("docker", "logs", name).stdout
     finally:
         run("docker", "rm", "-f", name, check=False)

@@ -1,8 +1,9 @@
 //! `iamctl health`: the gRPC health checking protocol (`grpc.health.v1.Health/Check`), which
 //! needs no credentials. It is the container image's health check and a script's way to wait
 //! for a node: the exit code is 0 when the service is `SERVING`, 1 when the node answers
-//! anything else (`NOT_SERVING` while it catches up with the cluster or shuts down), and 255
-//! when the node cannot be reached.
+//! anything else (`NOT_SERVING` while it catches up with the cluster or shuts down), 254 for
+//! a service the node does not know, and 255 when the node cannot be reached or does not
+//! answer within 5 s.
 
 use std::time::{Duration, Instant};
 
@@ -37,14 +38,27 @@ pub(crate) struct Health {
 pub(crate) async fn run(url: &str, args: &HealthArgs) -> Result<Health, CliError> {
     let deadline = Instant::now() + Duration::from_secs(args.wait_seconds);
     loop {
-        let answer = check(url, &args.service).await;
-        let done = matches!(&answer, Ok(health) if health.serving) || Instant::now() >= deadline;
-        if done {
+        let answer = match tokio::time::timeout(ATTEMPT, check(url, &args.service)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(CliError::Timeout(format!(
+                "no health answer from `{url}` within {} s",
+                ATTEMPT.as_secs()
+            ))),
+        };
+        let done = match &answer {
+            Ok(health) => health.serving,
+            // A bad endpoint URL stays bad.
+            Err(e) => matches!(e, CliError::Usage(_)),
+        };
+        if done || Instant::now() >= deadline {
             return answer;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// How long one attempt (connecting and asking) may take.
+const ATTEMPT: Duration = Duration::from_secs(5);
 
 async fn check(url: &str, service: &str) -> Result<Health, CliError> {
     let (channel, _) = client::channel(url).await?;

@@ -110,7 +110,8 @@ enum Command {
     /// Ask a node for its gRPC health (`grpc.health.v1.Health/Check`); needs no credentials.
     ///
     /// Prints {"Service", "Status"}; exits 0 when the status is SERVING, 1 when it is
-    /// anything else, 255 when the node cannot be reached.
+    /// anything else, 254 for a service the node does not know, 255 when the node cannot be
+    /// reached or does not answer within 5 s.
     Health(health::HealthArgs),
 }
 

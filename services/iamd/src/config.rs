@@ -141,6 +141,23 @@ pub struct Flags {
     pub peer_tls_server_name: Option<String>,
 }
 
+/// The `IAMD_*` variables of `env` that name no configuration key, for a warning (a
+/// misspelt key would otherwise be ignored in silence). `IAMD_CONFIG` (the file),
+/// `IAMD_LOG` (the log filter) and iamctl's `IAMD_ENDPOINT` and `IAMD_CREDENTIALS_FILE` are
+/// known.
+pub fn unrecognized_env(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    const OTHERS: [&str; 4] = ["CONFIG", "LOG", "ENDPOINT", "CREDENTIALS_FILE"];
+    env.into_iter()
+        .filter(|(key, value)| {
+            key.strip_prefix("IAMD_").is_some_and(|name| {
+                !OTHERS.contains(&name)
+                    && matches!(Config::default().set_env(name, value), Ok(false))
+            })
+        })
+        .map(|(key, _)| key)
+        .collect()
+}
+
 /// The node id of a host named `NAME-N`: `N + 1`, so that a StatefulSet's pod `iamd-0` is
 /// node 1.
 fn node_id_of_hostname(hostname: &str) -> Result<u64, ConfigError> {
@@ -199,7 +216,12 @@ impl Config {
         }
         config.apply_flags(flags)?;
         if config.node_id_from_hostname {
-            let hostname = match hostname {
+            if flags.node_id.is_some() {
+                return Err(ConfigError(
+                    "--node-id and node_id_from_hostname exclude each other".into(),
+                ));
+            }
+            let hostname = match hostname.filter(|name| !name.is_empty()) {
                 Some(name) => name,
                 None => std::fs::read_to_string("/proc/sys/kernel/hostname")
                     .map_err(|e| ConfigError(format!("cannot read the host name: {e}")))?,
@@ -522,6 +544,22 @@ mod tests {
             );
         }
         assert!(!Config::default().set_env("ENDPOINT", "x").unwrap());
+        let vars = |names: &[&str]| -> Vec<(String, String)> {
+            names
+                .iter()
+                .map(|n| ((*n).to_owned(), "1".to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            unrecognized_env(vars(&[
+                "IAMD_SHUTDOWN_DELAY",
+                "IAMD_NODE_ID",
+                "IAMD_LOG",
+                "IAMD_ENDPOINT",
+                "PATH",
+            ])),
+            ["IAMD_SHUTDOWN_DELAY"]
+        );
         let env = [("IAMD_SHUTDOWN_DELAY_MS".to_owned(), "60001".to_owned())];
         assert!(Config::load(&flags(&[]), env).is_err());
     }
@@ -539,11 +577,20 @@ mod tests {
         ]);
         assert_eq!(Config::load(&flags(&[]), from_env).unwrap().node_id, 1);
         let c = Config::load(
+            &flags(&["--node-id-from-hostname"]),
+            env(&[("HOSTNAME", "prod-iamd-12"), ("IAMD_NODE_ID", "9")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.node_id, 13,
+            "the host name wins over the environment's id"
+        );
+        let e = Config::load(
             &flags(&["--node-id-from-hostname", "--node-id", "9"]),
             env(&[("HOSTNAME", "prod-iamd-12")]),
         )
-        .unwrap();
-        assert_eq!(c.node_id, 13, "the host name wins over an explicit id");
+        .unwrap_err();
+        assert!(e.0.contains("exclude each other"), "{e}");
         // Off by default: the host name is not read.
         let c = Config::load(&flags(&[]), env(&[("HOSTNAME", "iamd-4")])).unwrap();
         assert_eq!(c.node_id, 1);

@@ -70,20 +70,19 @@ async fn main() -> ExitCode {
     init_logging(config.log_json);
     // Signals are handled from the start: the first member may wait at start for its
     // majority for as long as the others take, and as PID 1 of a container a signal without
-    // a handler would be ignored until the runtime's SIGKILL.
+    // a handler would be ignored until the runtime's SIGKILL. A signal during the bootstrap
+    // that follows is answered once it is done.
     let stop = shutdown_signal();
     tokio::pin!(stop);
-    let running = tokio::select! {
-        started = iamd::server::start(config) => match started {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "iamd could not start");
-                return ExitCode::FAILURE;
-            }
-        },
-        () = &mut stop => {
-            tracing::info!("stopped while starting");
-            return ExitCode::SUCCESS;
+    for name in iamd::config::unrecognized_env(std::env::vars()) {
+        tracing::warn!(variable = %name, "not a configuration variable: ignored");
+    }
+    let running = match iamd::server::start_unless(config, stop.as_mut()).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "iamd could not start");
+            return ExitCode::FAILURE;
         }
     };
     tracing::info!(client = %running.client_addr, peer = %running.peer_addr, node_id = running.node.config.node_id, "iamd is serving");

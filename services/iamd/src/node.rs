@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use iam_policy::{Context, Policies, Request, evaluate};
-use iam_raft::RaftNode;
+use iam_raft::{RaftNode, ReadError};
 use iam_store::view::{AuthzView, PrincipalKind, PrincipalView};
 use iam_store::{IamState, Op, Outcome, Write};
 use iam_sts::ClusterKey;
@@ -15,6 +15,9 @@ use tonic::Status;
 use crate::auth::Caller;
 use crate::config::Config;
 use crate::errors;
+
+/// How often a node still catching up with its cluster says so (and why) at `warn`.
+const CATCH_UP_WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -131,12 +134,27 @@ impl Node {
     /// until `stop` is set (`false`).
     pub async fn catch_up(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> bool {
         let attempt = Duration::from_millis(self.config.min_revision_wait_ms);
+        let began = std::time::Instant::now();
+        let mut warned = began;
         loop {
             tokio::select! {
                 read = self.raft.linearizable_barrier(attempt) => match read {
                     Ok(index) => {
                         tracing::info!(revision = index, "caught up with the cluster: serving");
                         return true;
+                    }
+                    Err(ReadError::Stopped(e)) => {
+                        // Raft stopped (a storage failure): no retry will help.
+                        tracing::error!(error = %e, "raft stopped before this node caught up");
+                        return false;
+                    }
+                    Err(e) if warned.elapsed() >= CATCH_UP_WARN_EVERY => {
+                        warned = std::time::Instant::now();
+                        tracing::warn!(
+                            error = %e,
+                            waited_s = began.elapsed().as_secs(),
+                            "not serving yet: waiting to catch up with a majority of the cluster"
+                        );
                     }
                     Err(e) => tracing::debug!(error = %e, "not yet caught up with the cluster"),
                 },

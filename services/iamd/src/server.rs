@@ -40,9 +40,6 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a stopping leader waits for another node to take over before it stops anyway.
 const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How often the first member, waiting at start for a majority, says it still waits.
-const MAJORITY_WAIT_LOG_EVERY: Duration = Duration::from_secs(10);
-
 /// Why a node could not start.
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -73,25 +70,35 @@ pub struct Running {
     closer: Closer,
     servers: Vec<JoinHandle<Result<(), String>>>,
     health: HealthReporter,
+    /// Set when shutdown begins, under the lock the catch-up task takes to turn SERVING, so
+    /// that a node catching up while it stops never says SERVING again.
+    shutting_down: Arc<tokio::sync::Mutex<bool>>,
 }
 
 impl Running {
-    /// Hands leadership over when it leads, turns `NOT_SERVING` and keeps serving for
-    /// `shutdown_delay_ms` (load balancers move away meanwhile), then stops accepting calls,
-    /// lets in-flight calls finish for at most [`SHUTDOWN_GRACE`], cuts the connections
-    /// still open, and stops Raft.
+    /// Turns `NOT_SERVING`, hands leadership over when it leads, keeps answering for
+    /// `shutdown_delay_ms` if it was serving (load balancers move away meanwhile), then
+    /// stops accepting calls, lets in-flight calls finish for at most [`SHUTDOWN_GRACE`],
+    /// cuts the connections still open, and stops Raft.
     pub async fn shutdown(self) {
+        {
+            let mut shutting_down = self.shutting_down.lock().await;
+            *shutting_down = true;
+            set_health(&self.health, ServingStatus::NotServing).await;
+        }
         // A leader hands over first: writes (and a rolling restart's) then wait for one
         // transfer, not for the others' election timeout after it stopped.
         self.node.raft.hand_over_leadership(HAND_OVER_TIMEOUT).await;
         let delay = Duration::from_millis(self.node.config.shutdown_delay_ms);
-        if !delay.is_zero() {
-            set_health(&self.health, ServingStatus::NotServing).await;
+        let served = *self.node.caught_up.borrow();
+        if !delay.is_zero() && served {
             tracing::info!(
                 ?delay,
                 "not serving: still answering until the delay is over"
             );
             tokio::time::sleep(delay).await;
+            // It may have been elected again meanwhile.
+            self.node.raft.hand_over_leadership(HAND_OVER_TIMEOUT).await;
         }
         let _ = self.stop.send(true);
         let mut servers = std::pin::pin!(futures_util::future::join_all(self.servers));
@@ -119,7 +126,20 @@ impl Running {
 
 /// Starts a node: binds its listeners (port 0 picks a free port), opens the store, joins
 /// or forms the cluster, serves, and bootstraps the default account on first start.
-pub async fn start(mut config: Config) -> Result<Running, StartError> {
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    start_unless(config, std::future::pending())
+        .await?
+        .ok_or_else(|| StartError("stopped while starting".into()))
+}
+
+/// As [`start`], but when `give_up` completes while the first member waits for its
+/// majority (the one wait at start without a bound), stops what it started and returns
+/// `None`. `give_up` is not polled once that wait is over: a bootstrap under way is never
+/// cut short.
+pub async fn start_unless(
+    mut config: Config,
+    give_up: impl Future<Output = ()>,
+) -> Result<Option<Running>, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| err("cannot create the data directory")(e.to_string()))?;
     let client = TcpListener::bind(config.listen)
@@ -184,11 +204,15 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let catching_up = Arc::clone(&node);
     let catch_up_stop = stop_rx.clone();
     let serving = health.clone();
+    let shutting_down = Arc::new(tokio::sync::Mutex::new(false));
+    let stopping = Arc::clone(&shutting_down);
     tokio::spawn(async move {
-        let stopping = catch_up_stop.clone();
-        if catching_up.catch_up(catch_up_stop).await && !*stopping.borrow() {
-            set_health(&serving, ServingStatus::Serving).await;
-            caught_up_tx.send_replace(true);
+        if catching_up.catch_up(catch_up_stop).await {
+            let stopping = stopping.lock().await;
+            if !*stopping {
+                set_health(&serving, ServingStatus::Serving).await;
+                caught_up_tx.send_replace(true);
+            }
         }
     });
     let closer = Closer::new();
@@ -213,44 +237,40 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         )),
     ];
 
-    let root_credentials = if members.keys().next() == Some(&config.node_id) {
-        // Bootstrap reads the local state: only once it holds everything committed (a
-        // leader confirmed a read index to it), or a restart that replayed too little would
-        // bootstrap again. That needs a majority of the members, which may take any time
-        // to start (a StatefulSet's pods wait for volumes and images; after an outage the
-        // others come back one by one): wait for them, NOT_SERVING, saying so now and then.
-        let mut caught_up = node.caught_up.clone();
-        let mut waited = Duration::ZERO;
-        loop {
-            match tokio::time::timeout(MAJORITY_WAIT_LOG_EVERY, caught_up.wait_for(|c| *c)).await {
-                Ok(Ok(_)) => break,
-                Ok(Err(e)) => return Err(err("not caught up with the cluster")(e.to_string())),
-                Err(_) => {
-                    waited += MAJORITY_WAIT_LOG_EVERY;
-                    tracing::warn!(
-                        waited_s = waited.as_secs(),
-                        members = members.len(),
-                        "waiting for a majority of the members to reach this node"
-                    );
-                }
-            }
-        }
-        bootstrap::bootstrap_account(&node)
-            .await
-            .map_err(|e| StartError(e.0))?
-    } else {
-        None
-    };
-    Ok(Running {
+    let mut running = Running {
         client_addr,
         peer_addr,
         node,
-        root_credentials,
+        root_credentials: None,
         stop,
         closer,
         servers,
         health,
-    })
+        shutting_down,
+    };
+    if members.keys().next() == Some(&running.node.config.node_id) {
+        // Bootstrap reads the local state: only once it holds everything committed (a
+        // leader confirmed a read index to it), or a restart that replayed too little would
+        // bootstrap again. That needs a majority of the members, which may take any time
+        // to start (a StatefulSet's pods wait for volumes and images; after an outage the
+        // others come back one by one): wait for them, NOT_SERVING (the catch-up task says
+        // why now and then).
+        let mut caught_up = running.node.caught_up.clone();
+        tokio::select! {
+            waited = async { caught_up.wait_for(|c| *c).await.map(|_| ()) } => {
+                waited.map_err(|e| err("not caught up with the cluster")(e.to_string()))?;
+            }
+            () = give_up => {
+                tracing::info!("stopped while waiting for a majority of the members");
+                running.shutdown().await;
+                return Ok(None);
+            }
+        }
+        running.root_credentials = bootstrap::bootstrap_account(&running.node)
+            .await
+            .map_err(|e| StartError(e.0))?;
+    }
+    Ok(Some(running))
 }
 
 /// Starts Raft on the data directory. The storage of a node that just shut down in this

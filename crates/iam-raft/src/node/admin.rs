@@ -141,8 +141,9 @@ impl<M: Machine> RaftNode<M> {
             return None;
         }
         let matched = metrics.replication.unwrap_or_default();
-        let to = metrics
-            .voters
+        // During a joint change, a voter of the configuration being moved to.
+        let voters = metrics.joint_voters.unwrap_or(metrics.voters);
+        let to = voters
             .iter()
             .filter(|&&id| id != self.id)
             .max_by_key(|&&id| (matched.get(&id).copied().flatten(), std::cmp::Reverse(id)))
