@@ -31,12 +31,34 @@ def versions():
     return sorted({supported[0][1], kubernetes_validate.latest_version()})
 
 
+def kustomization():
+    return yaml.safe_load((K8S / "kustomization.yaml").read_text())
+
+
 def documents():
+    """Every object `kubectl apply -k deploy/k8s` creates: the manifests, and the ConfigMaps
+    kustomize generates from files (under their base names: kustomize appends a hash of the
+    content and rewrites the references to it)."""
     docs = []
     for path in sorted(K8S.glob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue
         docs += [(path.name, d) for d in yaml.safe_load_all(path.read_text()) if d]
+    for gen in kustomization().get("configMapGenerator", []):
+        data = {pathlib.Path(f).name: (K8S / f).read_text() for f in gen["files"]}
+        docs.append((
+            "kustomization.yaml",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": gen["name"],
+                    "namespace": gen["namespace"],
+                    "labels": gen.get("options", {}).get("labels", {}),
+                },
+                "data": data,
+            },
+        ))
     return docs
 
 
@@ -53,9 +75,8 @@ def test_every_manifest_is_valid_for_kubernetes():
                 kubernetes_validate.validate(doc, version, strict=True)
             except kubernetes_validate.ValidationError as e:
                 pytest.fail(f"{name} {doc['kind']} is invalid for Kubernetes {version}: {e}")
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert set(kustomization["resources"]) == files, "kustomization lists every manifest"
+    assert set(kustomization()["resources"]) == files, "kustomization lists every manifest"
     for _, doc in documents():
         if doc["kind"] != "Namespace":
             assert doc["metadata"]["namespace"] == NAMESPACE
@@ -87,8 +108,12 @@ def test_the_statefulset_services_and_pdb_fit_together():
     assert container["livenessProbe"]["tcpSocket"]["port"] in ("grpc", ports["grpc"])
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     claims = {c["metadata"]["name"] for c in spec["volumeClaimTemplates"]}
-    volumes = {v["name"] for v in spec["template"]["spec"]["volumes"]}
-    assert set(mounts) <= claims | volumes
+    volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
+    assert set(mounts) <= claims | set(volumes)
+    # The config volume is the generated ConfigMap, its file the one mounted.
+    config_map = one("ConfigMap")
+    assert volumes["config"]["configMap"]["name"] == config_map["metadata"]["name"]
+    assert mounts["config"]["subPath"] in config_map["data"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert spec["template"]["spec"]["securityContext"]["runAsUser"] == IAMD_UID
 
