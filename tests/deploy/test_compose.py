@@ -3,6 +3,7 @@ any node is read on every node, the leader's container is killed and writes go o
 old leader comes back and catches up."""
 
 import os
+import shutil
 import uuid
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from conftest import ROOT, copy_out, eventually, free_port, iamctl, run, wait_serving
 
 COMPOSE = ROOT / "deploy" / "compose" / "compose.yaml"
+# Compose v1's own command, else v2's plugin.
+COMPOSE_CMD = ["docker-compose"] if shutil.which("docker-compose") else ["docker", "compose"]
 
 
 class Compose:
@@ -25,7 +28,7 @@ class Compose:
 
     def __call__(self, *args, check=True):
         return run(
-            "docker-compose", "-p", self.project, "-f", str(COMPOSE), *args,
+            *COMPOSE_CMD, "-p", self.project, "-f", str(COMPOSE), *args,
             env=self.env, check=check, timeout=300,
         )
 
