@@ -158,10 +158,11 @@ pub fn unrecognized_env(env: impl IntoIterator<Item = (String, String)>) -> Vec<
         .collect()
 }
 
-/// The node id of a host named `NAME-N`: `N + 1`, so that a StatefulSet's pod `iamd-0` is
-/// node 1.
+/// The node id of a host named `NAME-N` (or `NAME-N.domain`, a pod with
+/// `setHostnameAsFQDN`): `N + 1`, so that a StatefulSet's pod `iamd-0` is node 1.
 fn node_id_of_hostname(hostname: &str) -> Result<u64, ConfigError> {
-    hostname
+    let label = hostname.split('.').next().unwrap_or(hostname);
+    label
         .rsplit_once('-')
         .filter(|(name, _)| !name.is_empty())
         .and_then(|(_, ordinal)| {
@@ -591,6 +592,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("exclude each other"), "{e}");
+        let fqdn = env(&[("HOSTNAME", "iamd-2.iamd-peers.iamd.svc.cluster.local")]);
+        let c = Config::load(&flags(&["--node-id-from-hostname"]), fqdn).unwrap();
+        assert_eq!(c.node_id, 3, "the first label of a fully qualified name");
         // Off by default: the host name is not read.
         let c = Config::load(&flags(&[]), env(&[("HOSTNAME", "iamd-4")])).unwrap();
         assert_eq!(c.node_id, 1);
