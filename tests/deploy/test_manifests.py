@@ -222,7 +222,8 @@ def test_the_example_config_documents_every_key_and_loads():
 
 
 def test_the_statefulset_pods_run_as_a_cluster(image, cluster_key, tmp_path):
-    """The pod template in Docker: hostnames iamd-0..2, each reachable by the DNS name the
+    """The pod template in Docker: hostnames iamd-0..2 (then iamd-3, a scale-up that joins
+    as a learner), each reachable by the DNS name the
     headless Service would give it, the ConfigMap and the Secret mounted where the
     manifest mounts them, the root filesystem read-only, as the manifest's user."""
     sts = one("StatefulSet")
@@ -235,10 +236,9 @@ def test_the_statefulset_pods_run_as_a_cluster(image, cluster_key, tmp_path):
     names = []
     run("docker", "network", "create", network)
     try:
-        for ordinal in range(sts["spec"]["replicas"]):
+        def start_pod(ordinal):
             pod, env, args = pod_env(ordinal)
             name = f"{network}-{pod}"
-            names.append(name)
             dns = f"{pod}.{sts['spec']['serviceName']}.{NAMESPACE}.svc.cluster.local"
             env.pop("HOSTNAME")  # Docker sets it from --hostname, as the kubelet does.
             cmd = [
@@ -254,12 +254,17 @@ def test_the_statefulset_pods_run_as_a_cluster(image, cluster_key, tmp_path):
             for key, value in env.items():
                 cmd += ["-e", f"{key}={value}"]
             run(*cmd, image, *args)
-        ips = [
-            run("docker", "inspect", "--format",
-                "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", n).stdout.strip()
-            for n in names
-        ]
-        endpoints = [f"{ip}:7300" for ip in ips]
+            return name
+
+        def container_ip(name):
+            return run(
+                "docker", "inspect", "--format",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name,
+            ).stdout.strip()
+
+        for ordinal in range(sts["spec"]["replicas"]):
+            names.append(start_pod(ordinal))
+        endpoints = [f"{container_ip(n)}:7300" for n in names]
         for endpoint in endpoints:
             wait_serving(endpoint)
         creds = copy_out(names[0], f"{mounts['data']}/root-credentials", tmp_path / "root")
@@ -276,6 +281,17 @@ def test_the_statefulset_pods_run_as_a_cluster(image, cluster_key, tmp_path):
             lambda: iamctl(endpoints[0], "iam", "get-user", "--user-name", "pod-writer",
                            credentials=creds, check=False).returncode == 0,
         )
+
+        # `kubectl scale --replicas 4`: pod iamd-3 adds itself as a learner and serves.
+        names.append(start_pod(3))
+        fourth = f"{container_ip(names[3])}:7300"
+        wait_serving(fourth)
+        status = iamctl(endpoints[0], "cluster", "status", credentials=creds)
+        learners = {n["NodeId"]: n["Address"] for n in status["Membership"]["Learners"]}
+        assert learners == {4: pod_env(3)[1]["IAMD_ADVERTISE_PEER"]}
+        assert len(status["Membership"]["Voters"]) == 3
+        got = iamctl(fourth, "iam", "get-user", "--user-name", "pod-writer", credentials=creds)
+        assert got["User"]["UserName"] == "pod-writer"
     finally:
         for name in names:
             run("docker", "rm", "-f", name, check=False)

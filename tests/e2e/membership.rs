@@ -269,3 +269,75 @@ async fn a_node_of_another_cluster_is_refused_as_a_learner() {
         node.shutdown().await;
     }
 }
+
+/// A node started with `join` outside the initial voters (a StatefulSet's fourth replica)
+/// asks them to add it: it becomes a learner without any `AddLearner` call, catches up and
+/// serves `Authorize`; a restart does not add it twice. Without `join` it waits unadded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_started_with_join_adds_itself_as_a_learner() {
+    let TestCluster {
+        nodes,
+        configs,
+        root,
+        dirs: _dirs,
+    } = start_cluster(3, |_| {}).await.unwrap();
+    let before = create_user(&nodes[0], &root, "before-join").await;
+
+    let waiting_dir = tempfile::tempdir().unwrap();
+    let waiting = iamd_tests::joiner_config(waiting_dir.path(), 5, &configs[0]).unwrap();
+    let waiting = iamd_tests::start(waiting).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = iamd_tests::joiner_config(dir.path(), 4, &configs[0]).unwrap();
+    config.join = true;
+    let joiner = iamd_tests::start(config.clone()).await.unwrap();
+    joiner.node.wait_revision(before).await.unwrap();
+    assert!(has_user(&joiner, "before-join"), "the joiner caught up");
+    let answer = iamd_tests::authz(&joiner, &root)
+        .await
+        .unwrap()
+        .authorize(pb::AuthorizeRequest {
+            min_revision: before,
+            ..get_user_as_itself("before-join")
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        answer.principal_arn,
+        "arn:aws:iam::111111111111:user/before-join"
+    );
+
+    let status = cluster_status(leader(&nodes).await, &root).await.unwrap();
+    let membership = status.membership.unwrap();
+    let learners: BTreeSet<u64> = membership.learners.iter().map(|m| m.node_id).collect();
+    let voters: BTreeSet<u64> = membership.voters.iter().map(|m| m.node_id).collect();
+    assert_eq!(
+        learners,
+        BTreeSet::from([4]),
+        "node 5, without join, was not added"
+    );
+    assert_eq!(voters, BTreeSet::from([1, 2, 3]));
+    assert!(
+        !has_user(&waiting, "before-join"),
+        "node 5 was never replicated to"
+    );
+    let added_at = leader(&nodes).await.node.raft.metrics().membership_index;
+    assert!(added_at.is_some());
+
+    // A restart (and any repeated ask) leaves the membership as it is.
+    joiner.shutdown().await;
+    let joiner = iamd_tests::start(config).await.unwrap();
+    let after = create_user(&nodes[1], &root, "after-restart").await;
+    joiner.node.wait_revision(after).await.unwrap();
+    assert_eq!(
+        joiner.node.raft.request_to_join().await.unwrap(),
+        added_at.unwrap()
+    );
+    let metrics = leader(&nodes).await.node.raft.metrics();
+    assert_eq!(
+        metrics.membership_index, added_at,
+        "no second membership change"
+    );
+    assert_eq!(metrics.members.len(), 4);
+}

@@ -30,6 +30,9 @@ pub struct Config {
     /// The cluster's initial voters: node id → peer address. Empty: a single-node cluster
     /// of this node alone.
     pub initial_members: BTreeMap<u64, String>,
+    /// A node outside `initial_members` asks them to add it as a learner (a StatefulSet's
+    /// replicas beyond the voters) instead of waiting for `AddLearner`.
+    pub join: bool,
     /// The data directory (Raft log, snapshots, root credentials of the first start).
     pub data_dir: PathBuf,
     /// The file holding the cluster key (32 bytes as hex or base64) that seals secrets at
@@ -80,6 +83,7 @@ impl Default for Config {
             peer_listen: SocketAddr::from(([127, 0, 0, 1], 7301)),
             advertise_peer: None,
             initial_members: BTreeMap::new(),
+            join: false,
             data_dir: PathBuf::from("./iamd-data"),
             cluster_key_file: None,
             bootstrap_account_id: "123456789012".into(),
@@ -123,6 +127,9 @@ pub struct Flags {
     /// Initial voters as `ID=HOST:PORT`, repeated or comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub initial_member: Vec<String>,
+    /// Outside the initial voters, ask them to be added as a learner.
+    #[arg(long)]
+    pub join: bool,
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     #[arg(long)]
@@ -268,6 +275,7 @@ impl Config {
             "PEER_LISTEN" => self.peer_listen = value.parse().map_err(|_| bad("HOST:PORT"))?,
             "ADVERTISE_PEER" => self.advertise_peer = Some(value.to_owned()),
             "INITIAL_MEMBERS" => self.initial_members = parse_members(value.split(','))?,
+            "JOIN" => self.join = value.parse().map_err(|_| bad("true or false"))?,
             "DATA_DIR" => self.data_dir = PathBuf::from(value),
             "CLUSTER_KEY_FILE" => self.cluster_key_file = Some(PathBuf::from(value)),
             "BOOTSTRAP_ACCOUNT_ID" => self.bootstrap_account_id = value.to_owned(),
@@ -303,6 +311,7 @@ impl Config {
             self.node_id = v;
         }
         self.node_id_from_hostname |= f.node_id_from_hostname;
+        self.join |= f.join;
         if let Some(v) = f.listen {
             self.listen = v;
         }
@@ -523,6 +532,7 @@ mod tests {
             ("initial_members", "1=a:1"),
             ("log_json", "true"),
             ("node_id_from_hostname", "true"),
+            ("join", "true"),
             ("bootstrap_account_id", "210987654321"),
         ];
         for key in keys.iter().chain(&optional) {

@@ -233,9 +233,12 @@ pub async fn start_unless(
             closer.incoming(client),
             key_uses,
             (health.clone(), health_service),
-            stop_rx,
+            stop_rx.clone(),
         )),
     ];
+    if node.config.join && !members.contains_key(&node.config.node_id) {
+        tokio::spawn(join_as_learner(Arc::clone(&node), stop_rx));
+    }
 
     let mut running = Running {
         client_addr,
@@ -272,6 +275,40 @@ pub async fn start_unless(
     }
     Ok(Some(running))
 }
+
+/// Asks the initial members to add this node as a learner, once a second until one does or
+/// the node stops; nothing to do once the node is a member (added earlier, or by hand).
+async fn join_as_learner(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+    let id = node.config.node_id;
+    let mut warned: Option<std::time::Instant> = None;
+    loop {
+        if node.raft.metrics().members.contains_key(&id) {
+            return;
+        }
+        let asked = tokio::select! {
+            asked = node.raft.request_to_join() => asked,
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        };
+        match asked {
+            Ok(log_index) => {
+                tracing::info!(node_id = id, log_index, "added to the cluster as a learner");
+                return;
+            }
+            Err(e) if warned.is_none_or(|at| at.elapsed() >= JOIN_WARN_EVERY) => {
+                warned = Some(std::time::Instant::now());
+                tracing::warn!(node_id = id, error = %e, "not added to the cluster yet: asking again");
+            }
+            Err(e) => tracing::debug!(node_id = id, error = %e, "join refused"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}
+
+/// How often a node asking to join says at `warn` that it is not added yet.
+const JOIN_WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Starts Raft on the data directory. The storage of a node that just shut down in this
 /// process closes when its last task ends, so a lock still held is retried for a while.

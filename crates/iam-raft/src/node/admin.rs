@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use iam_api::internal::ReadIndexRequest;
+use iam_api::internal::{JoinRequest, ReadIndexRequest};
 use iam_store::Machine;
 use iam_store::raft::{NodeId, TypeConfig};
 use openraft::error::{ClientWriteError, RaftError};
@@ -85,6 +85,48 @@ impl<M: Machine> RaftNode<M> {
             // Not reachable yet: openraft replicates to it once it is up.
             Err(_elapsed) => Ok(()),
         }
+    }
+
+    /// Asks the cluster to add this node as a learner (`RaftService/Join`), trying each
+    /// initial member in turn: the leader among them adds it. Returns the log index of the
+    /// change; errs with the last refusal when no member did (none reachable, no leader
+    /// yet, or a refusal such as another member at this node's address).
+    pub async fn request_to_join(&self) -> Result<u64, AdminError> {
+        let mut last = AdminError::NotLeader { leader: None };
+        for (&id, addr) in self.seeds.iter().filter(|(id, _)| **id != self.id) {
+            let mut service = match self.channels.client(id, addr) {
+                Ok(service) => service,
+                Err(e) => {
+                    last = AdminError::Rejected(format!("member {id} at `{addr}`: {e}"));
+                    continue;
+                }
+            };
+            let mut request = tonic::Request::new(JoinRequest {
+                node_id: self.id,
+                address: self.addr.to_string(),
+            });
+            request.set_timeout(FORWARD_TIMEOUT);
+            match tokio::time::timeout(FORWARD_TIMEOUT, service.join(request)).await {
+                Ok(Ok(answer)) => return Ok(answer.into_inner().log_index),
+                Ok(Err(status)) if status.code() == tonic::Code::Unavailable => {
+                    last = AdminError::NotLeader {
+                        leader: leader_of(&status),
+                    };
+                }
+                Ok(Err(status)) => {
+                    last = AdminError::Rejected(format!(
+                        "member {id} at `{addr}` refused: {}",
+                        status.message()
+                    ));
+                }
+                Err(_elapsed) => {
+                    last = AdminError::Rejected(format!(
+                        "member {id} at `{addr}` did not answer in {FORWARD_TIMEOUT:?}"
+                    ));
+                }
+            }
+        }
+        Err(last)
     }
 
     /// Makes `voters` the voters of the cluster (every one already a member, learners

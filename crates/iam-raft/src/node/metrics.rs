@@ -54,6 +54,9 @@ pub struct NodeMetrics {
     pub joint_voters: Option<BTreeSet<NodeId>>,
     /// Every member (voters and learners) with its peer address.
     pub members: BTreeMap<NodeId, String>,
+    /// The log index of the entry that set the effective membership (`None`: the initial
+    /// one, before any entry).
+    pub membership_index: Option<u64>,
     /// On the leader: the last log index each member is known to hold (replication lag).
     pub replication: Option<BTreeMap<NodeId, Option<u64>>>,
     /// Why the Raft stopped, when it stopped on an error (storage failure).
@@ -113,6 +116,7 @@ impl<M: Machine> RaftNode<M> {
                 _ => None,
             },
             members,
+            membership_index: m.membership_config.log_id().index(),
             replication: m.replication.as_ref().map(|progress| {
                 progress
                     .iter()

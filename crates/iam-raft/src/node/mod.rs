@@ -148,7 +148,7 @@ impl<M: Machine> RaftNode<M> {
     /// node ([`OnlyFor`]).
     pub fn service(&self) -> InterceptedService<RaftServiceServer<RaftGrpc<M>>, OnlyFor> {
         InterceptedService::new(
-            RaftGrpc::new(self.raft.clone(), Arc::clone(&self.contact)).into_server(),
+            RaftGrpc::new(self.raft.clone(), Arc::clone(&self.contact), self.clone()).into_server(),
             OnlyFor(self.id),
         )
     }

@@ -24,28 +24,72 @@ pub use errors::ServiceError;
 pub(crate) use errors::{leader_of, with_leader};
 use snapshot::Assembly;
 
-use crate::ReadError;
 use crate::contact::LeaderContact;
 use crate::limits::{FORWARD_TIMEOUT, MAX_MESSAGE_BYTES};
+use crate::node::RaftNode;
 use crate::node::local_read_index;
 use crate::propose;
 use crate::wire::{self, Forwarded, TransferAnswer, VoteCall};
+use crate::{AdminError, ReadError};
+
+/// The longest peer address a joining node may give.
+const MAX_JOIN_ADDRESS_LEN: usize = 255;
 
 /// The peer service of one node whose replicated state is the machine `M`.
 pub struct RaftGrpc<M: Machine> {
     raft: Raft<M>,
     contact: Arc<LeaderContact>,
+    /// The node itself, for `Join` (a membership change with its checks).
+    node: RaftNode<M>,
     machine: PhantomData<fn() -> M>,
 }
 
 impl<M: Machine> RaftGrpc<M> {
-    /// The service answering for `raft`.
-    pub(crate) fn new(raft: Raft<M>, contact: Arc<LeaderContact>) -> Self {
+    /// The service answering for `node`, whose Raft is `raft`.
+    pub(crate) fn new(raft: Raft<M>, contact: Arc<LeaderContact>, node: RaftNode<M>) -> Self {
         Self {
             raft,
             contact,
+            node,
             machine: PhantomData,
         }
+    }
+
+    /// Adds a node that asked to join as a learner, when this node leads (see the proto).
+    async fn join(&self, id: u64, addr: &str) -> Result<u64, Status> {
+        if id == 0 {
+            return Err(Status::invalid_argument("node_id must be at least 1"));
+        }
+        if addr.is_empty() || addr.len() > MAX_JOIN_ADDRESS_LEN {
+            return Err(Status::invalid_argument(format!(
+                "address must be `host:port` of 1 to {MAX_JOIN_ADDRESS_LEN} characters"
+            )));
+        }
+        let metrics = self.node.metrics();
+        if metrics.leader != Some(metrics.node_id) {
+            return Err(AdminError::NotLeader {
+                leader: metrics.leader_addr,
+            }
+            .into());
+        }
+        if metrics.voters.contains(&id) {
+            return Err(Status::failed_precondition(format!(
+                "node {id} is a voter already: a voter does not join as a learner"
+            )));
+        }
+        // A node that asks again (its answer was lost, it restarted before it saw the
+        // change) is not added twice.
+        if metrics.members.get(&id).map(String::as_str) == Some(addr) {
+            return Ok(metrics.membership_index.unwrap_or(0));
+        }
+        let index = self.node.add_learner(id, addr, false).await?;
+        tracing::info!(
+            node_id = id,
+            address = addr,
+            log_index = index,
+            "node joined as a learner"
+        );
+        Ok(index)
     }
 
     /// The tonic service, with [`MAX_MESSAGE_BYTES`] as its message size limit both ways.
@@ -199,6 +243,15 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
     ) -> Result<Response<pb::ReadIndexResponse>, Status> {
         let read_index = self.read_index().await?;
         Ok(Response::new(pb::ReadIndexResponse { read_index }))
+    }
+
+    async fn join(
+        &self,
+        request: tonic::Request<pb::JoinRequest>,
+    ) -> Result<Response<pb::JoinResponse>, Status> {
+        let request = request.into_inner();
+        let log_index = self.join(request.node_id, &request.address).await?;
+        Ok(Response::new(pb::JoinResponse { log_index }))
     }
 }
 
