@@ -327,7 +327,7 @@ async fn a_node_started_with_join_adds_itself_as_a_learner() {
 
     // A restart (and any repeated ask) leaves the membership as it is.
     joiner.shutdown().await;
-    let joiner = iamd_tests::start(config).await.unwrap();
+    let joiner = iamd_tests::start(config.clone()).await.unwrap();
     let after = create_user(&nodes[1], &root, "after-restart").await;
     joiner.node.wait_revision(after).await.unwrap();
     assert_eq!(
@@ -340,4 +340,75 @@ async fn a_node_started_with_join_adds_itself_as_a_learner() {
         "no second membership change"
     );
     assert_eq!(metrics.members.len(), 4);
+
+    // Another node with id 4 at another address is refused, not silently ignored.
+    let impostor_dir = tempfile::tempdir().unwrap();
+    let impostor_config = iamd_tests::joiner_config(impostor_dir.path(), 4, &configs[0]).unwrap();
+    let impostor = iamd_tests::start(impostor_config).await.unwrap();
+    let refused = impostor.node.raft.request_to_join().await.unwrap_err();
+    assert!(refused.to_string().contains("is a member at"), "{refused}");
+
+    // A follower passes a request on to the leader, once.
+    let follower = nodes
+        .iter()
+        .find(|n| n.node.raft.metrics().leader != Some(n.node.config.node_id))
+        .unwrap();
+    let request = |forwarded| iam_api::internal::JoinRequest {
+        node_id: 5,
+        address: waiting.peer_addr.to_string(),
+        forwarded,
+    };
+    let (fid, faddr) = (follower.node.config.node_id, follower.peer_addr.to_string());
+    let not_again = waiting
+        .node
+        .raft
+        .call_join(fid, &faddr, request(true))
+        .await;
+    assert_eq!(not_again.unwrap_err().code(), tonic::Code::Unavailable);
+    waiting
+        .node
+        .raft
+        .call_join(fid, &faddr, request(false))
+        .await
+        .unwrap();
+    waiting.node.wait_revision(after).await.unwrap();
+    assert!(
+        has_user(&waiting, "after-restart"),
+        "node 5 was added through a follower"
+    );
+
+    // Removed while it was down, node 4 comes back on its old data, which still lists it
+    // as a member: it asks again and is added again.
+    joiner.shutdown().await;
+    retrying("remove node 4", || async {
+        leader(&nodes)
+            .await
+            .node
+            .raft
+            .remove_node(4)
+            .await
+            .map_err(tonic::Status::from)
+    })
+    .await;
+    assert!(
+        !leader(&nodes)
+            .await
+            .node
+            .raft
+            .metrics()
+            .members
+            .contains_key(&4)
+    );
+    let joiner = iamd_tests::start(config).await.unwrap();
+    let last = create_user(&nodes[2], &root, "after-rejoin").await;
+    joiner.node.wait_revision(last).await.unwrap();
+    assert!(
+        leader(&nodes)
+            .await
+            .node
+            .raft
+            .metrics()
+            .members
+            .contains_key(&4)
+    );
 }

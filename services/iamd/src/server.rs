@@ -276,22 +276,21 @@ pub async fn start_unless(
     Ok(Some(running))
 }
 
-/// Asks the initial members to add this node as a learner, once a second until one does or
-/// the node stops; nothing to do once the node is a member (added earlier, or by hand).
+/// Asks the initial members to add this node as a learner, once a second until the leader
+/// answers that it is a member or the node stops. It asks even when its own log lists it:
+/// that log may predate its removal (a pod scaled down, removed, and scaled up again on its
+/// old volume), and asking again changes nothing when it still is a member.
 async fn join_as_learner(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let id = node.config.node_id;
     let mut warned: Option<std::time::Instant> = None;
     loop {
-        if node.raft.metrics().members.contains_key(&id) {
-            return;
-        }
         let asked = tokio::select! {
             asked = node.raft.request_to_join() => asked,
             _ = stop.wait_for(|stopped| *stopped) => return,
         };
         match asked {
             Ok(log_index) => {
-                tracing::info!(node_id = id, log_index, "added to the cluster as a learner");
+                tracing::info!(node_id = id, log_index, "a member of the cluster");
                 return;
             }
             Err(e) if warned.is_none_or(|at| at.elapsed() >= JOIN_WARN_EVERY) => {

@@ -40,6 +40,13 @@ impl<M: Machine> RaftNode<M> {
                 "the address `{addr}` belongs to node {other} already"
             )));
         }
+        // openraft keeps a member's address: a second address would be ignored in silence.
+        if let Some(known) = members.get(&id).filter(|known| **known != addr) {
+            return Err(AdminError::Rejected(format!(
+                "node {id} is a member at `{known}` already: remove it to give it another \
+                 address"
+            )));
+        }
         if members.get(&id) != Some(&addr) {
             self.probe_joiner(id, &addr, &members).await?;
         }
@@ -88,45 +95,67 @@ impl<M: Machine> RaftNode<M> {
     }
 
     /// Asks the cluster to add this node as a learner (`RaftService/Join`), trying each
-    /// initial member in turn: the leader among them adds it. Returns the log index of the
-    /// change; errs with the last refusal when no member did (none reachable, no leader
-    /// yet, or a refusal such as another member at this node's address).
+    /// initial member in turn (a member that does not lead passes the request on to the
+    /// leader). Returns the log index of the committed membership that has it; errs with
+    /// the most telling failure when no member could add it (a refusal before a missing
+    /// leader before an unreachable member).
     pub async fn request_to_join(&self) -> Result<u64, AdminError> {
-        let mut last = AdminError::NotLeader { leader: None };
+        let mut failure: Option<AdminError> = None;
         for (&id, addr) in self.seeds.iter().filter(|(id, _)| **id != self.id) {
-            let mut service = match self.channels.client(id, addr) {
-                Ok(service) => service,
-                Err(e) => {
-                    last = AdminError::Rejected(format!("member {id} at `{addr}`: {e}"));
-                    continue;
-                }
-            };
-            let mut request = tonic::Request::new(JoinRequest {
+            let request = JoinRequest {
                 node_id: self.id,
                 address: self.addr.to_string(),
-            });
-            request.set_timeout(FORWARD_TIMEOUT);
-            match tokio::time::timeout(FORWARD_TIMEOUT, service.join(request)).await {
-                Ok(Ok(answer)) => return Ok(answer.into_inner().log_index),
-                Ok(Err(status)) if status.code() == tonic::Code::Unavailable => {
-                    last = AdminError::NotLeader {
-                        leader: leader_of(&status),
-                    };
-                }
-                Ok(Err(status)) => {
-                    last = AdminError::Rejected(format!(
+                forwarded: false,
+            };
+            let status = match self.call_join(id, addr, request).await {
+                Ok(index) => return Ok(index),
+                Err(status) => status,
+            };
+            let error = match status.code() {
+                tonic::Code::FailedPrecondition | tonic::Code::InvalidArgument => {
+                    AdminError::Rejected(format!(
                         "member {id} at `{addr}` refused: {}",
                         status.message()
-                    ));
+                    ))
                 }
-                Err(_elapsed) => {
-                    last = AdminError::Rejected(format!(
-                        "member {id} at `{addr}` did not answer in {FORWARD_TIMEOUT:?}"
-                    ));
-                }
+                _ => AdminError::NotLeader {
+                    leader: leader_of(&status),
+                },
+            };
+            let telling = |e: &AdminError| match e {
+                AdminError::Rejected(_) => 2,
+                AdminError::NotLeader { leader: Some(_) } => 1,
+                _ => 0,
+            };
+            if failure
+                .as_ref()
+                .is_none_or(|f| telling(&error) > telling(f))
+            {
+                failure = Some(error);
             }
         }
-        Err(last)
+        Err(failure.unwrap_or(AdminError::NotLeader { leader: None }))
+    }
+
+    /// Sends `request` to `RaftService/Join` of node `target` at `addr` (what
+    /// [`Self::request_to_join`] does with each initial member); the log index it answers.
+    pub async fn call_join(
+        &self,
+        target: NodeId,
+        addr: &str,
+        request: JoinRequest,
+    ) -> Result<u64, tonic::Status> {
+        let mut service = self.channels.client(target, addr).map_err(|e| {
+            tonic::Status::unavailable(format!("the address `{addr}` is unusable: {e}"))
+        })?;
+        let mut request = tonic::Request::new(request);
+        request.set_timeout(FORWARD_TIMEOUT);
+        match tokio::time::timeout(FORWARD_TIMEOUT, service.join(request)).await {
+            Ok(answer) => answer.map(|a| a.into_inner().log_index),
+            Err(_elapsed) => Err(tonic::Status::unavailable(format!(
+                "node {target} at `{addr}` did not answer in {FORWARD_TIMEOUT:?}"
+            ))),
+        }
     }
 
     /// Makes `voters` the voters of the cluster (every one already a member, learners

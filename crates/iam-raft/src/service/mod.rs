@@ -55,8 +55,10 @@ impl<M: Machine> RaftGrpc<M> {
         }
     }
 
-    /// Adds a node that asked to join as a learner, when this node leads (see the proto).
-    async fn join(&self, id: u64, addr: &str) -> Result<u64, Status> {
+    /// Adds a node that asked to join as a learner, on the leader; a member that is not
+    /// the leader passes a request on to it once (see the proto).
+    async fn join(&self, request: pb::JoinRequest) -> Result<u64, Status> {
+        let (id, addr) = (request.node_id, request.address.as_str());
         if id == 0 {
             return Err(Status::invalid_argument("node_id must be at least 1"));
         }
@@ -67,29 +69,44 @@ impl<M: Machine> RaftGrpc<M> {
         }
         let metrics = self.node.metrics();
         if metrics.leader != Some(metrics.node_id) {
-            return Err(AdminError::NotLeader {
-                leader: metrics.leader_addr,
+            return match (metrics.leader, metrics.leader_addr) {
+                (Some(leader), Some(leader_addr)) if !request.forwarded => {
+                    let passed_on = pb::JoinRequest {
+                        forwarded: true,
+                        ..request
+                    };
+                    self.node.call_join(leader, &leader_addr, passed_on).await
+                }
+                (_, leader) => Err(AdminError::NotLeader { leader }.into()),
+            };
+        }
+        match metrics.members.get(&id) {
+            // Asked again (an answer lost, a restart): the same success, once committed.
+            Some(known) if known == addr => {
+                let index = metrics.membership_index.unwrap_or(0);
+                if index <= metrics.committed_index.unwrap_or(0) {
+                    Ok(index)
+                } else {
+                    Err(Status::unavailable(format!(
+                        "the change that adds node {id} is not committed yet: ask again"
+                    )))
+                }
             }
-            .into());
+            Some(known) => Err(Status::failed_precondition(format!(
+                "node {id} is a member at `{known}` already: remove it to give it another \
+                 address"
+            ))),
+            None => {
+                let index = self.node.add_learner(id, addr, false).await?;
+                tracing::info!(
+                    node_id = id,
+                    address = addr,
+                    log_index = index,
+                    "node joined as a learner"
+                );
+                Ok(index)
+            }
         }
-        if metrics.voters.contains(&id) {
-            return Err(Status::failed_precondition(format!(
-                "node {id} is a voter already: a voter does not join as a learner"
-            )));
-        }
-        // A node that asks again (its answer was lost, it restarted before it saw the
-        // change) is not added twice.
-        if metrics.members.get(&id).map(String::as_str) == Some(addr) {
-            return Ok(metrics.membership_index.unwrap_or(0));
-        }
-        let index = self.node.add_learner(id, addr, false).await?;
-        tracing::info!(
-            node_id = id,
-            address = addr,
-            log_index = index,
-            "node joined as a learner"
-        );
-        Ok(index)
     }
 
     /// The tonic service, with [`MAX_MESSAGE_BYTES`] as its message size limit both ways.
@@ -249,8 +266,7 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
         &self,
         request: tonic::Request<pb::JoinRequest>,
     ) -> Result<Response<pb::JoinResponse>, Status> {
-        let request = request.into_inner();
-        let log_index = self.join(request.node_id, &request.address).await?;
+        let log_index = self.join(request.into_inner()).await?;
         Ok(Response::new(pb::JoinResponse { log_index }))
     }
 }
