@@ -54,12 +54,12 @@ use crate::tls::PeerTransport;
 pub struct RaftNode<M: Machine> {
     id: NodeId,
     addr: Arc<str>,
-    raft: Raft<M>,
+    pub(crate) raft: Raft<M>,
     channels: Channels,
     /// The initial members' addresses, used until the membership in the log names them.
     seeds: Arc<BTreeMap<NodeId, String>>,
     /// When a leader last replicated to this node.
-    contact: Arc<LeaderContact>,
+    pub(crate) contact: Arc<LeaderContact>,
     /// How peers are reached and served.
     transport: Arc<PeerTransport>,
     /// openraft's metrics, kept rather than subscribed to on every read of them (each
@@ -147,10 +147,7 @@ impl<M: Machine> RaftNode<M> {
     /// services (health, reflection) or behind TLS. It answers only calls meant for this
     /// node ([`OnlyFor`]).
     pub fn service(&self) -> InterceptedService<RaftServiceServer<RaftGrpc<M>>, OnlyFor> {
-        InterceptedService::new(
-            RaftGrpc::new(self.raft.clone(), Arc::clone(&self.contact), self.clone()).into_server(),
-            OnlyFor(self.id),
-        )
+        InterceptedService::new(RaftGrpc::new(self.clone()).into_server(), OnlyFor(self.id))
     }
 
     /// A server builder for the peer port, with mutual TLS when the transport has it; mount

@@ -8,14 +8,11 @@
 mod errors;
 mod snapshot;
 
-use std::marker::PhantomData;
-use std::sync::Arc;
-
 use futures_util::StreamExt;
 use iam_api::internal as pb;
 use iam_api::internal::raft_service_server::{RaftService, RaftServiceServer};
 use iam_store::Machine;
-use iam_store::raft::{Raft, Request, TypeConfig};
+use iam_store::raft::{Request, TypeConfig};
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::raft::AppendEntriesResponse;
 use tonic::{Response, Status, Streaming};
@@ -24,7 +21,6 @@ pub use errors::ServiceError;
 pub(crate) use errors::{leader_of, with_leader};
 use snapshot::Assembly;
 
-use crate::contact::LeaderContact;
 use crate::limits::{FORWARD_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::node::RaftNode;
 use crate::node::local_read_index;
@@ -37,22 +33,15 @@ const MAX_JOIN_ADDRESS_LEN: usize = 255;
 
 /// The peer service of one node whose replicated state is the machine `M`.
 pub struct RaftGrpc<M: Machine> {
-    raft: Raft<M>,
-    contact: Arc<LeaderContact>,
-    /// The node itself, for `Join` (a membership change with its checks).
+    /// The node it serves: its Raft, its leader-contact record, and (for `Join`) its
+    /// membership changes.
     node: RaftNode<M>,
-    machine: PhantomData<fn() -> M>,
 }
 
 impl<M: Machine> RaftGrpc<M> {
-    /// The service answering for `node`, whose Raft is `raft`.
-    pub(crate) fn new(raft: Raft<M>, contact: Arc<LeaderContact>, node: RaftNode<M>) -> Self {
-        Self {
-            raft,
-            contact,
-            node,
-            machine: PhantomData,
-        }
+    /// The service answering for `node`.
+    pub(crate) fn new(node: RaftNode<M>) -> Self {
+        Self { node }
     }
 
     /// Adds a node that asked to join as a learner, on the leader; a member that is not
@@ -80,33 +69,26 @@ impl<M: Machine> RaftGrpc<M> {
                 (_, leader) => Err(AdminError::NotLeader { leader }.into()),
             };
         }
-        match metrics.members.get(&id) {
-            // Asked again (an answer lost, a restart): the same success, once committed.
-            Some(known) if known == addr => {
-                let index = metrics.membership_index.unwrap_or(0);
-                if index <= metrics.committed_index.unwrap_or(0) {
-                    Ok(index)
-                } else {
-                    Err(Status::unavailable(format!(
-                        "the change that adds node {id} is not committed yet: ask again"
-                    )))
-                }
-            }
-            Some(known) => Err(Status::failed_precondition(format!(
-                "node {id} is a member at `{known}` already: remove it to give it another \
-                 address"
-            ))),
-            None => {
-                let index = self.node.add_learner(id, addr, false).await?;
-                tracing::info!(
-                    node_id = id,
-                    address = addr,
-                    log_index = index,
-                    "node joined as a learner"
-                );
+        // Asked again (an answer lost, a restart): the same success, once committed.
+        if metrics.members.get(&id).map(String::as_str) == Some(addr) {
+            let index = metrics.membership_index.unwrap_or(0);
+            return if index <= metrics.committed_index.unwrap_or(0) {
                 Ok(index)
-            }
+            } else {
+                Err(Status::unavailable(format!(
+                    "the change that adds node {id} is not committed yet: ask again"
+                )))
+            };
         }
+        // `add_learner` refuses an id that is a member at another address.
+        let index = self.node.add_learner(id, addr, false).await?;
+        tracing::info!(
+            node_id = id,
+            address = addr,
+            log_index = index,
+            "node joined as a learner"
+        );
+        Ok(index)
     }
 
     /// The tonic service, with [`MAX_MESSAGE_BYTES`] as its message size limit both ways.
@@ -123,7 +105,7 @@ impl<M: Machine> RaftGrpc<M> {
         let command: M::Command = wire::decode(command, "command").map_err(ServiceError::Decode)?;
         let request = Request::encode::<M>(&command)
             .map_err(|e| ServiceError::Encode(wire::from_io(&e, "command")))?;
-        match propose::client_write(&self.raft, request).await {
+        match propose::client_write(&self.node.raft, request).await {
             Ok(written) => Ok(Forwarded {
                 log_index: written.log_id.index,
                 response: written.data,
@@ -151,7 +133,7 @@ impl<M: Machine> RaftGrpc<M> {
     /// The read index of a linearizable read on another node: confirmed leadership, then
     /// the index to wait for.
     async fn read_index(&self) -> Result<u64, ServiceError> {
-        match local_read_index(&self.raft, FORWARD_TIMEOUT).await {
+        match local_read_index(&self.node.raft, FORWARD_TIMEOUT).await {
             Ok(Ok(index)) => Ok(index),
             Ok(Err(to)) => Err(ServiceError::NotLeader {
                 leader: to.leader_node.map(|node| node.addr),
@@ -176,6 +158,7 @@ impl<M: Machine> RaftGrpc<M> {
         let (vote, snapshot) = assembly.finish()?;
         let bytes = snapshot.snapshot.get_ref().len();
         let answer: Result<_, RaftError<TypeConfig>> = self
+            .node
             .raft
             .install_full_snapshot(vote, snapshot)
             .await
@@ -193,10 +176,10 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
     ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
         let rpc = wire::decode(&request.into_inner().payload, "append-entries request")
             .map_err(ServiceError::Decode)?;
-        let answer = self.raft.append_entries(rpc).await;
+        let answer = self.node.raft.append_entries(rpc).await;
         // Anything but a higher vote means the sender leads this node's term.
         if matches!(&answer, Ok(a) if !matches!(a, AppendEntriesResponse::HigherVote(_))) {
-            self.contact.touch();
+            self.node.contact.touch();
         }
         let payload =
             wire::encode(&answer, "append-entries response").map_err(ServiceError::Encode)?;
@@ -210,10 +193,13 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
         let call: VoteCall = wire::decode(&request.into_inner().payload, "vote request")
             .map_err(ServiceError::Decode)?;
         let payload = match call {
-            VoteCall::Vote(rpc) => wire::encode(&self.raft.vote(rpc).await, "vote response"),
-            VoteCall::PreVote(rpc) => wire::encode(&self.raft.pre_vote(rpc).await, "vote response"),
+            VoteCall::Vote(rpc) => wire::encode(&self.node.raft.vote(rpc).await, "vote response"),
+            VoteCall::PreVote(rpc) => {
+                wire::encode(&self.node.raft.pre_vote(rpc).await, "vote response")
+            }
             VoteCall::TransferLeader(rpc) => {
                 let answer: TransferAnswer = self
+                    .node
                     .raft
                     .handle_transfer_leader(rpc)
                     .await
@@ -274,7 +260,7 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
 impl<M: Machine> std::fmt::Debug for RaftGrpc<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RaftGrpc")
-            .field("node_id", self.raft.node_id())
+            .field("node_id", self.node.raft.node_id())
             .finish_non_exhaustive()
     }
 }
