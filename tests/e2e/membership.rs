@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use iam_api::signing::SigningCredentials;
 use iam_api::v1 as pb;
 use iamd::server::Running;
-use iamd_tests::{
-    TestCluster, cluster, cluster_status, get_user_as_itself, has_user, start_cluster,
-};
+use iamd_tests::{TestCluster, cluster, cluster_status, has_user, start_cluster};
 
 /// The node that leads, once one does.
 async fn leader(nodes: &[Running]) -> &Running {
@@ -118,16 +116,9 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
         add_learner(leader(&nodes).await, &root, &node).await;
         node.node.wait_revision(before).await.unwrap();
         assert!(has_user(&node, "before-growth"), "learner {id} caught up");
-        let answer = iamd_tests::authz(&node, &root)
+        let answer = iamd_tests::authorize_as_itself(&node, &root, "before-growth", before)
             .await
-            .unwrap()
-            .authorize(pb::AuthorizeRequest {
-                min_revision: before,
-                ..get_user_as_itself("before-growth")
-            })
-            .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         assert_eq!(
             answer.principal_arn, "arn:aws:iam::111111111111:user/before-growth",
             "learner {id} serves Authorize"
@@ -293,16 +284,9 @@ async fn a_node_started_with_join_adds_itself_as_a_learner() {
     let joiner = iamd_tests::start(config.clone()).await.unwrap();
     joiner.node.wait_revision(before).await.unwrap();
     assert!(has_user(&joiner, "before-join"), "the joiner caught up");
-    let answer = iamd_tests::authz(&joiner, &root)
+    let answer = iamd_tests::authorize_as_itself(&joiner, &root, "before-join", before)
         .await
-        .unwrap()
-        .authorize(pb::AuthorizeRequest {
-            min_revision: before,
-            ..get_user_as_itself("before-join")
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(
         answer.principal_arn,
         "arn:aws:iam::111111111111:user/before-join"

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use iam_api::internal::ReadIndexRequest;
 use iam_api::internal::raft_service_client::RaftServiceClient;
-use iam_api::v1 as pb;
-use iamd_tests::{TestCluster, authz, get_user_as_itself, start_cluster};
+use iamd_tests::{TestCluster, start_cluster};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     SanType,
@@ -105,16 +104,9 @@ async fn a_cluster_over_mutual_tls_works_and_refuses_strangers() {
     // Authentication reads the node's own view: wait until the third node has the root key
     // and the write (a brand-new key is eventually consistent across nodes, as in AWS).
     nodes[other].node.wait_revision(revision).await.unwrap();
-    let answer = authz(&nodes[other], &root)
+    let answer = iamd_tests::authorize_as_itself(&nodes[other], &root, "tls-trader", revision)
         .await
-        .unwrap()
-        .authorize(pb::AuthorizeRequest {
-            min_revision: revision,
-            ..get_user_as_itself("tls-trader")
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(
         answer.principal_arn,
         "arn:aws:iam::111111111111:user/tls-trader"

@@ -438,3 +438,21 @@ pub fn get_user_as_itself(name: &str) -> iam_api::v1::AuthorizeRequest {
         ..Default::default()
     }
 }
+
+/// Asks `node`, signed by `creds`, whether user `name` may get itself, once the node
+/// applied `min_revision` ([`get_user_as_itself`]); the answer.
+pub async fn authorize_as_itself(
+    node: &Running,
+    creds: &SigningCredentials,
+    name: &str,
+    min_revision: u64,
+) -> Result<iam_api::v1::AuthorizeResponse, tonic::Status> {
+    let mut client = authz(node, creds)
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let request = iam_api::v1::AuthorizeRequest {
+        min_revision,
+        ..get_user_as_itself(name)
+    };
+    Ok(client.authorize(request).await?.into_inner())
+}
