@@ -3,7 +3,8 @@
 //! empty-RPC ceiling); reports throughput and p50/p99 latency of each and their ratio.
 //!
 //! `loadgen [--endpoint http://127.0.0.1:7300] --credentials FILE [--connections 4]
-//!          [--concurrency 64] [--seconds 3] [--rounds 4] [--principal-arn ARN] [--batch N]`
+//!          [--concurrency 64] [--seconds 3] [--rounds 4] [--principal-arn ARN] [--batch N]
+//!          [--only health|authorize]`
 //!
 //! Without `--endpoint` it starts its own single node in a temporary directory, sets up
 //! the trading scenario's trader (a user, a group, a policy) and measures against it.
@@ -14,6 +15,8 @@
 //! With `--batch N` a third workload asks the same question N times in one
 //! `BatchAuthorize` (one SigV4 check for N decisions, as a gateway batching its orders
 //! would) and reports decisions per second against the health check's calls per second.
+//!
+//! `--only W` runs one workload alone (no ratio), for profiling one of them.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -42,6 +45,7 @@ struct Args {
     rounds: usize,
     principal: Option<String>,
     batch: usize,
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -54,6 +58,7 @@ fn args() -> Args {
         rounds: 4,
         principal: None,
         batch: 0,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +72,13 @@ fn args() -> Args {
             "--rounds" => a.rounds = value.parse().expect("--rounds N"),
             "--principal-arn" => a.principal = Some(value),
             "--batch" => a.batch = value.parse().expect("--batch N (1-100)"),
+            "--only" => {
+                assert!(
+                    value == "health" || value == "authorize",
+                    "--only health|authorize"
+                );
+                a.only = Some(value);
+            }
             other => panic!("unknown flag `{other}`"),
         }
     }
@@ -258,6 +270,18 @@ async fn main() {
     let mut h = Run::default();
     let mut z = Run::default();
     let mut b = Run::default();
+    if let Some(only) = a.only.as_deref() {
+        let mut r = Run::default();
+        for _ in 0..a.rounds {
+            r.absorb(if only == "health" {
+                run(&channels, a.concurrency, a.seconds, health).await
+            } else {
+                run(&channels, a.concurrency, a.seconds, call.clone()).await
+            });
+        }
+        report(only, &mut r);
+        return;
+    }
     for _ in 0..a.rounds {
         h.absorb(run(&channels, a.concurrency, a.seconds, health).await);
         z.absorb(run(&channels, a.concurrency, a.seconds, call.clone()).await);
