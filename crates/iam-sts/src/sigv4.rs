@@ -6,7 +6,10 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::http_request::{
+    PercentEncodingMode, SignableBody, SignableRequest, SigningSettings, UriPathNormalizationMode,
+    sign,
+};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use subtle::ConstantTimeEq;
@@ -292,6 +295,12 @@ fn compute_request_signature(
 ) -> Result<String, AuthError> {
     let mut settings = SigningSettings::default();
     settings.excluded_headers = Some(Vec::new());
+    if is_plain_path(req.path_and_query) {
+        // The signer's defaults (double percent-encoding, dot-segment normalization) leave
+        // such a path as it is: skip the work, not the rule.
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
     let params = v4::SigningParams::builder()
         .identity(&key.identity)
         .region(auth.region)
@@ -309,6 +318,20 @@ fn compute_request_signature(
     .map_err(|_| AuthError::MalformedAuthorization)?;
     let output = sign(signable, &params.into()).map_err(|_| AuthError::MalformedAuthorization)?;
     Ok(output.signature().to_owned())
+}
+
+/// Whether the signer's default path canonicalization (percent-encoding what is already
+/// encoded, removing dot segments) is the identity on `path_and_query`: an absolute path of
+/// unreserved characters (RFC 3986: letters, digits, `-._~`) and `/`, without a query,
+/// whose segments are neither empty, `.` nor `..` — every gRPC method path
+/// (`/package.Service/Method`).
+pub fn is_plain_path(path_and_query: &str) -> bool {
+    let Some(rest) = path_and_query.strip_prefix('/') else {
+        return false;
+    };
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    rest.split('/')
+        .all(|segment| !matches!(segment, "" | "." | "..") && segment.bytes().all(unreserved))
 }
 
 /// Verifies a signature over a string to sign that an end client computed for a request it

@@ -20,6 +20,11 @@ const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const PAYLOAD_HASH: &str = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
 fn signed_headers(time: SystemTime, secret: &str) -> Vec<(String, String)> {
+    signed_headers_for(time, secret, "/iam.v1.Iam/CreateUser")
+}
+
+/// Headers the SDK's signer, with its default settings, adds for a request to `path`.
+fn signed_headers_for(time: SystemTime, secret: &str, path: &str) -> Vec<(String, String)> {
     let identity: Identity = Credentials::new(AKID, secret, None, None, "test").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -35,7 +40,7 @@ fn signed_headers(time: SystemTime, secret: &str) -> Vec<(String, String)> {
     ];
     let req = SignableRequest::new(
         "POST",
-        "https://127.0.0.1:7300/iam.v1.Iam/CreateUser",
+        format!("https://127.0.0.1:7300{path}"),
         headers.into_iter(),
         SignableBody::Precomputed(PAYLOAD_HASH.into()),
     )
@@ -52,6 +57,15 @@ fn signed_headers(time: SystemTime, secret: &str) -> Vec<(String, String)> {
 }
 
 fn verify(headers: &[(String, String)], payload: &str, now: SystemTime) -> Result<(), AuthError> {
+    verify_path(headers, payload, now, "/iam.v1.Iam/CreateUser")
+}
+
+fn verify_path(
+    headers: &[(String, String)],
+    payload: &str,
+    now: SystemTime,
+    path: &str,
+) -> Result<(), AuthError> {
     let pairs: Vec<(&str, &str)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -64,7 +78,7 @@ fn verify(headers: &[(String, String)], payload: &str, now: SystemTime) -> Resul
     let auth = parse_authorization(auth_header)?;
     let req = SignedRequest {
         method: "POST",
-        path_and_query: "/iam.v1.Iam/CreateUser",
+        path_and_query: path,
         headers: &pairs,
         payload_sha256: payload,
     };
@@ -192,4 +206,44 @@ fn a_verifying_key_never_prints_its_secret() {
     assert_eq!(key.secret(), SECRET);
     let shown = format!("{key:?}");
     assert!(shown.contains(AKID) && !shown.contains(SECRET), "{shown}");
+}
+
+#[test]
+fn every_path_verifies_as_the_sdk_signed_it_whether_plain_or_not() {
+    // Plain paths are verified with the signer's path canonicalization switched off (it is
+    // the identity on them); the others with its defaults, as a client signs them.
+    let now = SystemTime::now();
+    for (path, plain) in [
+        ("/iam.v1.Iam/CreateUser", true),
+        (
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            true,
+        ),
+        ("/a-b_c~d/.../e", true),
+        ("/a/./b", false),
+        ("/a/../b", false),
+        ("/a//b", false),
+        ("/a/b/", false),
+        ("/", false),
+        ("/a%20b/c", false),
+        ("/a%2Fb", false),
+        ("/a/b?x=1", false),
+        ("/a/b/.", false),
+    ] {
+        assert_eq!(iam_sts::sigv4::is_plain_path(path), plain, "{path}");
+        let headers = signed_headers_for(now, SECRET, path);
+        assert_eq!(
+            verify_path(&headers, PAYLOAD_HASH, now, path),
+            Ok(()),
+            "{path}"
+        );
+        let other = "/iam.v1.Iam/DeleteUser";
+        assert_eq!(
+            verify_path(&headers, PAYLOAD_HASH, now, other),
+            Err(AuthError::SignatureMismatch),
+            "{path} signed, {other} sent"
+        );
+    }
+    assert!(!iam_sts::sigv4::is_plain_path("iam.v1.Iam/CreateUser"));
+    assert!(!iam_sts::sigv4::is_plain_path(""));
 }
