@@ -456,3 +456,63 @@ fn scp_levels_follow_the_tree_and_skip_the_management_account() {
     };
     assert_eq!(s.err(bad), ErrorCode::MalformedPolicyDocument);
 }
+
+#[test]
+fn principals_are_found_by_their_exact_arn_whatever_the_case_of_their_name() {
+    use iam_store::view::ViewBuilder;
+
+    let mut s = Store::new();
+    s.ok(Op::CreateUser {
+        account: ACCT.into(),
+        user_name: "Alice.Trader".into(),
+        path: "/desk/delta/".into(),
+        tags: vec![],
+        permissions_boundary: None,
+    });
+    s.ok(Op::CreateRole {
+        account: ACCT.into(),
+        role_name: "OrderGateway".into(),
+        path: "/".into(),
+        assume_role_policy_document: TRUST.into(),
+        description: String::new(),
+        max_session_duration: 3600,
+        tags: vec![],
+        permissions_boundary: None,
+    });
+    let mut builder = ViewBuilder::new();
+    builder.update(&s.state, s.revision);
+    let view = builder.handle().load_full();
+    let found = |arn: &str| view.principal_by_arn(arn).map(|p| p.arn.clone());
+    let alice = "arn:aws:iam::111111111111:user/desk/delta/Alice.Trader";
+    assert_eq!(found(alice).as_deref(), Some(alice));
+    // The name is unique ignoring case, but an ARN names it exactly, path included.
+    assert_eq!(
+        found("arn:aws:iam::111111111111:user/desk/delta/alice.trader"),
+        None
+    );
+    assert_eq!(found("arn:aws:iam::111111111111:user/Alice.Trader"), None);
+    let role = "arn:aws:iam::111111111111:role/OrderGateway";
+    assert_eq!(found(role).as_deref(), Some(role));
+    assert_eq!(
+        found("arn:aws:sts::111111111111:assumed-role/OrderGateway/session-1").as_deref(),
+        Some(role)
+    );
+    assert_eq!(
+        found("arn:aws:iam::111111111111:root").as_deref(),
+        Some("arn:aws:iam::111111111111:root")
+    );
+    for missing in [
+        "arn:aws:iam::222222222222:root",
+        "arn:aws:iam::111111111111:user/bob",
+        "arn:aws:iam::111111111111:role/OrderGateway/extra",
+        "arn:aws:iam::111111111111:group/traders",
+        "arn:aws:iam::111111111111:rootx",
+        "arn:aws:sts::111111111111:federated-user/x",
+        "not an arn",
+    ] {
+        assert_eq!(found(missing), None, "{missing}");
+    }
+    // Names and accounts too long for the key buffer are looked up all the same.
+    let long = format!("arn:aws:iam::{}:user/{}", "1".repeat(100), "x".repeat(100));
+    assert_eq!(found(&long), None);
+}

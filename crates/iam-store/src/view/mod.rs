@@ -128,6 +128,39 @@ impl AuthzView {
         self.principals.get(key)
     }
 
+    /// The principal whose key is [`Self::principal_key`]`(account, kind, name)`, the key
+    /// built on the stack (this is on every `Authorize` that names its subject).
+    fn principal_of(
+        &self,
+        account: &str,
+        kind: PrincipalKind,
+        name: &str,
+    ) -> Option<&Arc<PrincipalView>> {
+        let infix: &[u8] = match kind {
+            PrincipalKind::Root => b":root",
+            PrincipalKind::User => b":user:",
+            PrincipalKind::Role => b":role:",
+        };
+        let name = if kind == PrincipalKind::Root {
+            ""
+        } else {
+            name
+        };
+        let mut buf = [0u8; 192];
+        let len = account.len() + infix.len() + name.len();
+        let Some(key) = buf.get_mut(..len) else {
+            return self.principal(&Self::principal_key(account, kind, name));
+        };
+        let (head, lower) = key.split_at_mut(account.len() + infix.len());
+        let (acct, mid) = head.split_at_mut(account.len());
+        acct.copy_from_slice(account.as_bytes());
+        mid.copy_from_slice(infix);
+        lower.copy_from_slice(name.as_bytes());
+        lower.make_ascii_lowercase();
+        // ASCII lowercasing keeps UTF-8 valid.
+        self.principal(std::str::from_utf8(key).ok()?)
+    }
+
     /// The principal an IAM ARN names (`user/…`, `role/…`, `root`) or whose session an STS
     /// ARN names (`assumed-role/ROLE/…`).
     pub fn principal_by_arn(&self, arn: &str) -> Option<&Arc<PrincipalView>> {
@@ -142,22 +175,14 @@ impl AuthzView {
         ) else {
             return None;
         };
-        let key = match (service, resource.split_once('/')) {
-            ("iam", None) if resource == "root" => {
-                Self::principal_key(account, PrincipalKind::Root, "")
-            }
-            ("iam", Some(("user", path))) => {
-                Self::principal_key(account, PrincipalKind::User, path.rsplit('/').next()?)
-            }
-            ("iam", Some(("role", path))) => {
-                Self::principal_key(account, PrincipalKind::Role, path.rsplit('/').next()?)
-            }
-            ("sts", Some(("assumed-role", rest))) => {
-                Self::principal_key(account, PrincipalKind::Role, rest.split('/').next()?)
-            }
+        let (kind, name) = match (service, resource.split_once('/')) {
+            ("iam", None) if resource == "root" => (PrincipalKind::Root, ""),
+            ("iam", Some(("user", path))) => (PrincipalKind::User, path.rsplit('/').next()?),
+            ("iam", Some(("role", path))) => (PrincipalKind::Role, path.rsplit('/').next()?),
+            ("sts", Some(("assumed-role", rest))) => (PrincipalKind::Role, rest.split('/').next()?),
             _ => return None,
         };
-        let found = self.principals.get(&key)?;
+        let found = self.principal_of(account, kind, name)?;
         // A user or role ARN must match exactly (path included); a session names the role.
         let exact = service == "sts" || found.arn == arn;
         exact.then_some(found)
