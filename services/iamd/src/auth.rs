@@ -180,17 +180,52 @@ fn malformed_is_invalid_argument(mut response: http::Response<Body>) -> http::Re
     response
 }
 
-async fn collect(body: Body, max: usize) -> Result<Bytes, tonic::Status> {
-    let limited = http_body_util::Limited::new(body, max.saturating_add(5));
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(_) => Err(crate::errors::status(
+/// The whole request body (the gRPC frame), refused once it grows past `max` bytes of
+/// message. A unary call's message usually arrives in one data frame, which is kept as it
+/// is; only a message split over several frames is copied together.
+async fn collect(mut body: Body, max: usize) -> Result<Bytes, tonic::Status> {
+    let limit = max.saturating_add(5);
+    let too_large = || {
+        crate::errors::status(
             Code::ResourceExhausted,
             "RequestTooLarge",
             &format!("the request is larger than {max} bytes"),
             None,
-        )),
+        )
+    };
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            crate::errors::status(
+                Code::Cancelled,
+                "RequestCancelled",
+                "the request body could not be read to its end",
+                None,
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match (&mut joined, first.take()) {
+            (Some(all), _) => all.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(head)) => {
+                let mut all = bytes::BytesMut::with_capacity(head.len() + data.len());
+                all.extend_from_slice(&head);
+                all.extend_from_slice(&data);
+                joined = Some(all);
+            }
+        }
+        let len = joined.as_ref().map_or_else(
+            || first.as_ref().map_or(0, Bytes::len),
+            bytes::BytesMut::len,
+        );
+        if len > limit {
+            return Err(too_large());
+        }
     }
+    Ok(joined.map_or_else(|| first.unwrap_or_default(), bytes::BytesMut::freeze))
 }
 
 fn authenticate(
@@ -266,4 +301,48 @@ pub fn open_secret<'k>(
                 AuthError::UnknownAccessKey
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+    use tonic::Code;
+    use tonic::body::Body;
+
+    use super::collect;
+
+    fn body(chunks: &[&'static [u8]]) -> Body {
+        let frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = chunks
+            .iter()
+            .map(|c| Ok(Frame::data(Bytes::from_static(c))))
+            .collect();
+        Body::new(StreamBody::new(futures_util::stream::iter(frames)))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_collected_whole_from_one_frame_or_many() {
+        assert_eq!(collect(body(&[]), 10).await.unwrap(), Bytes::new());
+        assert_eq!(
+            collect(body(&[b"\0\0\0\0\x03abc"]), 10).await.unwrap(),
+            Bytes::from_static(b"\0\0\0\0\x03abc")
+        );
+        assert_eq!(
+            collect(body(&[b"\0\0\0", b"\0\x03a", b"bc"]), 10)
+                .await
+                .unwrap(),
+            Bytes::from_static(b"\0\0\0\0\x03abc")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_whether_in_one_frame_or_many() {
+        // The limit counts the message; the 5-byte gRPC prefix is on top of it.
+        assert!(collect(body(&[b"\0\0\0\0\x03abc"]), 3).await.is_ok());
+        for chunks in [&[&b"\0\0\0\0\x04abcd"[..]][..], &[b"\0\0\0\0\x04ab", b"cd"]] {
+            let err = collect(body(chunks), 3).await.unwrap_err();
+            assert_eq!(err.code(), Code::ResourceExhausted);
+        }
+    }
 }
