@@ -2,6 +2,7 @@
 //! key; and the two things every handler does: authorize the caller, and write.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
@@ -31,6 +32,50 @@ pub struct Node {
     /// Whether this node has caught up with the cluster since it started (see
     /// [`Node::catch_up`]); until then it serves no authenticated call.
     pub caught_up: tokio::sync::watch::Receiver<bool>,
+    /// [`Node::is_stale`]'s last answer.
+    pub stale: StaleCache,
+}
+
+/// How long [`Node::is_stale`] reuses an answer: reading Raft's metrics takes a lock that
+/// every `Authorize` on both cores would otherwise contend for, and a millisecond is
+/// nothing against a staleness bound of seconds.
+const STALE_REUSE: Duration = Duration::from_millis(1);
+
+/// The last answer of [`Node::is_stale`] and when it was computed.
+#[derive(Debug)]
+pub struct StaleCache {
+    start: std::time::Instant,
+    /// Nanoseconds from `start` to when `stale` was computed, plus one; 0 before the first.
+    at: AtomicU64,
+    stale: AtomicBool,
+}
+
+impl Default for StaleCache {
+    fn default() -> Self {
+        StaleCache {
+            start: std::time::Instant::now(),
+            at: AtomicU64::new(0),
+            stale: AtomicBool::new(true),
+        }
+    }
+}
+
+impl StaleCache {
+    /// The cached answer if it is younger than `reuse`, else `compute()`'s, kept.
+    fn get(&self, reuse: Duration, compute: impl FnOnce() -> bool) -> bool {
+        let now = u64::try_from(self.start.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let at = self.at.load(Ordering::Acquire);
+        let reuse = u64::try_from(reuse.as_nanos()).unwrap_or(u64::MAX);
+        if at != 0 && now.saturating_sub(at) < reuse {
+            return self.stale.load(Ordering::Relaxed);
+        }
+        let stale = compute();
+        self.stale.store(stale, Ordering::Relaxed);
+        self.at.store(now, Ordering::Release);
+        stale
+    }
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -195,6 +240,12 @@ impl Node {
         (since, since.is_none_or(|s| s > bound))
     }
 
+    /// [`Node::staleness`]'s verdict, as of at most a millisecond ago: what every
+    /// `Authorize` answer carries.
+    pub fn is_stale(&self) -> bool {
+        self.stale.get(STALE_REUSE, || self.staleness().1)
+    }
+
     /// Runs a read against the current state (serialized with applies).
     pub async fn read<T: Send + 'static>(
         &self,
@@ -210,5 +261,34 @@ impl Node {
             )
             .await
             .map_err(|e| errors::internal(&format!("state machine unavailable: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use super::StaleCache;
+
+    #[test]
+    fn a_staleness_verdict_is_reused_only_while_young() {
+        let cache = StaleCache::default();
+        let computed = Cell::new(0);
+        let answer = |v: bool| {
+            computed.set(computed.get() + 1);
+            v
+        };
+        let long = Duration::from_secs(3600);
+        assert!(!cache.get(long, || answer(false)));
+        assert!(!cache.get(long, || answer(true)), "reused");
+        assert_eq!(computed.get(), 1);
+        // With no reuse at all, every call computes afresh and keeps the new verdict.
+        assert!(cache.get(Duration::ZERO, || answer(true)));
+        assert!(cache.get(long, || answer(false)), "the new verdict is kept");
+        assert_eq!(computed.get(), 2);
+        std::thread::sleep(Duration::from_millis(3));
+        assert!(!cache.get(Duration::from_millis(1), || answer(false)));
+        assert_eq!(computed.get(), 3);
     }
 }

@@ -193,6 +193,7 @@ pub async fn start_unless(
         cluster_key: cluster_key.clone(),
         applied: applied_rx,
         caught_up,
+        stale: crate::node::StaleCache::default(),
     });
 
     let (stop, stop_rx) = watch::channel(false);

@@ -260,7 +260,7 @@ impl Authorization for AuthorizationApi {
             decision: result.decision,
             explanation: result.explanation,
             revision: view.revision,
-            stale: self.node.staleness().1,
+            stale: self.node.is_stale(),
             principal_arn: result.principal_arn,
         }))
     }
@@ -296,7 +296,7 @@ impl Authorization for AuthorizationApi {
         Ok(Response::new(pb::BatchAuthorizeResponse {
             results,
             revision: view.revision,
-            stale: self.node.staleness().1,
+            stale: self.node.is_stale(),
         }))
     }
 
