@@ -68,3 +68,53 @@ pub async fn trader(node: &Running, root: &SigningCredentials) -> Result<String,
     };
     steps.await
 }
+
+/// The order gateway's policy: it may ask `Authorize` on behalf of the account's users, and
+/// do nothing else.
+pub const ORDER_GATEWAY_POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "AskForClients", "Effect": "Allow", "Action": "iam:AuthorizeOnBehalfOf",
+     "Resource": "arn:aws:iam::111111111111:user/*"}
+  ]
+}"#;
+
+/// Creates the service user `order-gateway` with [`ORDER_GATEWAY_POLICY`] inline and an
+/// access key; returns the key (signing in `root`'s region). The benchmarks' realistic
+/// caller: a resource server asking about its clients, as the scenario's order gateway
+/// does (here a user with a key, where the scenario's is an OIDC-assumed role).
+pub async fn order_gateway(
+    node: &Running,
+    root: &SigningCredentials,
+) -> Result<SigningCredentials, tonic::Status> {
+    let mut iam = crate::iam(node, root)
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    iam.create_user(pb::CreateUserRequest {
+        user_name: "order-gateway".into(),
+        ..Default::default()
+    })
+    .await?;
+    iam.put_user_policy(pb::PutUserPolicyRequest {
+        user_name: "order-gateway".into(),
+        policy_name: "AskForClients".into(),
+        policy_document: ORDER_GATEWAY_POLICY.into(),
+        ..Default::default()
+    })
+    .await?;
+    let key = iam
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "order-gateway".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .access_key
+        .ok_or_else(|| tonic::Status::internal("CreateAccessKey answered no key"))?;
+    Ok(SigningCredentials {
+        access_key_id: key.access_key_id,
+        secret_access_key: key.secret_access_key,
+        session_token: None,
+        region: root.region.clone(),
+    })
+}

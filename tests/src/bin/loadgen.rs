@@ -4,7 +4,7 @@
 //!
 //! `loadgen [--endpoint http://127.0.0.1:7300] --credentials FILE [--connections 4]
 //!          [--concurrency 64] [--seconds 3] [--rounds 4] [--principal-arn ARN] [--batch N]
-//!          [--only health|authorize]`
+//!          [--only health|authorize] [--caller root|gateway]`
 //!
 //! Without `--endpoint` it starts its own single node in a temporary directory, sets up
 //! the trading scenario's trader (a user, a group, a policy) and measures against it.
@@ -17,6 +17,11 @@
 //! would) and reports decisions per second against the health check's calls per second.
 //!
 //! `--only W` runs one workload alone (no ratio), for profiling one of them.
+//!
+//! `--caller gateway` (own node only) asks as the scenario's order gateway, a user whose
+//! policy allows `iam:AuthorizeOnBehalfOf` on the account's users, so every call also
+//! evaluates the caller's own permission to ask; the default asks as the account root,
+//! which may ask without a policy evaluation (as earlier figures were measured).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -46,6 +51,7 @@ struct Args {
     principal: Option<String>,
     batch: usize,
     only: Option<String>,
+    gateway: bool,
 }
 
 fn args() -> Args {
@@ -59,6 +65,7 @@ fn args() -> Args {
         principal: None,
         batch: 0,
         only: None,
+        gateway: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -72,6 +79,13 @@ fn args() -> Args {
             "--rounds" => a.rounds = value.parse().expect("--rounds N"),
             "--principal-arn" => a.principal = Some(value),
             "--batch" => a.batch = value.parse().expect("--batch N (1-100)"),
+            "--caller" => {
+                assert!(
+                    value == "root" || value == "gateway",
+                    "--caller root|gateway"
+                );
+                a.gateway = value == "gateway";
+            }
             "--only" => {
                 assert!(
                     value == "health" || value == "authorize",
@@ -131,6 +145,10 @@ async fn main() {
     let a = args();
     let (_dir, _node, endpoint, creds, principal) = match &a.endpoint {
         Some(e) => {
+            assert!(
+                !a.gateway,
+                "--caller gateway needs the generator's own node"
+            );
             let creds = iamd_tests::read_credentials(std::path::Path::new(
                 a.credentials.as_deref().expect("--credentials FILE"),
             ))
@@ -151,6 +169,13 @@ async fn main() {
             let creds =
                 iamd_tests::read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
             let principal = iamd_tests::scenario::trader(&node, &creds).await.unwrap();
+            let creds = if a.gateway {
+                iamd_tests::scenario::order_gateway(&node, &creds)
+                    .await
+                    .unwrap()
+            } else {
+                creds
+            };
             let endpoint = format!("http://{}", node.client_addr);
             (Some(dir), Some(node), endpoint, creds, principal)
         }
@@ -262,8 +287,12 @@ async fn main() {
     };
 
     println!(
-        "{} connections, concurrency {}, {} rounds of {} s per workload, alternating",
-        a.connections, a.concurrency, a.rounds, a.seconds
+        "{} connections, concurrency {}, {} rounds of {} s per workload, alternating; caller {}",
+        a.connections,
+        a.concurrency,
+        a.rounds,
+        a.seconds,
+        if a.gateway { "order-gateway" } else { "root" }
     );
     // The machine's speed drifts: alternate short runs of each workload and add them up,
     // so both see the same conditions.
