@@ -404,6 +404,80 @@ async fn the_trading_desk_scenario_decides_like_aws() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_gateway_asks_for_its_clients_only_as_its_policy_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let alice = iamd_tests::scenario::trader(&node, &root).await.unwrap();
+    let gateway_key = iamd_tests::scenario::order_gateway(&node, &root)
+        .await
+        .unwrap();
+    let mut gateway = authz(&node, &gateway_key).await.unwrap();
+    let order = |subject: Option<&str>| pb::AuthorizeRequest {
+        action: "trading:PlaceOrder".into(),
+        resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP".into(),
+        context: ctx(&[
+            ("aws:ResourceTag/desk", "delta"),
+            ("aws:SourceIp", "10.20.3.7"),
+        ]),
+        subject: subject.and_then(principal),
+        ..Default::default()
+    };
+
+    // --- on behalf of a client: the client's permissions decide
+    let ok = gateway
+        .authorize(order(Some(&alice)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.decision, pb::Decision::Allowed as i32, "{ok:?}");
+    assert_eq!(ok.principal_arn, alice);
+    // --- for itself: it cannot place orders
+    let own = gateway.authorize(order(None)).await.unwrap().into_inner();
+    assert_eq!(own.decision, pb::Decision::ImplicitDeny as i32, "{own:?}");
+    assert_eq!(
+        own.principal_arn,
+        "arn:aws:iam::111111111111:user/order-gateway"
+    );
+    // --- a user that does not exist, within its policy: a decision, not an error
+    let nobody = gateway
+        .authorize(order(Some("arn:aws:iam::111111111111:user/nobody")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(nobody.decision, pb::Decision::ImplicitDeny as i32);
+    assert_eq!(nobody.explanation.unwrap().reason, "subject_not_found");
+    // --- outside its policy (the root, a role, whether or not it exists): refused, and
+    //     nothing said about the subject
+    for subject in [
+        "arn:aws:iam::111111111111:root",
+        "arn:aws:iam::111111111111:role/nobody",
+        "arn:aws:iam::222222222222:user/alice",
+    ] {
+        let err = gateway
+            .authorize(order(Some(subject)))
+            .await
+            .expect_err(subject);
+        assert_eq!(err.code(), Code::PermissionDenied, "{subject}: {err:?}");
+    }
+    // --- a batch stops at the first item it may not ask about
+    let batch = pb::BatchAuthorizeRequest {
+        items: [alice.as_str(), "arn:aws:iam::111111111111:root"]
+            .iter()
+            .map(|arn| pb::AuthorizeItem {
+                action: "trading:PlaceOrder".into(),
+                resource: "*".into(),
+                subject: Some(pb::authorize_item::Subject::PrincipalArn((*arn).into())),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let err = gateway.batch_authorize(batch).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_control_policies_limit_member_accounts() {
     let dir = tempfile::tempdir().unwrap();
     let node = start(config(dir.path())).await.unwrap();
