@@ -254,13 +254,20 @@ fn authenticate(
         .or_else(|| header("host"))
         .unwrap_or_default();
     // Only the headers the signature covers (and the date, checked even when unsigned) are
-    // read: the signer canonicalizes no other.
-    let mut headers: Vec<(&str, &str)> = parts
-        .headers
-        .iter()
-        .filter(|(k, _)| *k != "host" && (*k == "x-amz-date" || auth.signs(k.as_str())))
-        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-        .collect();
+    // read, each by name: the signer canonicalizes no other. The first value of a repeated
+    // header is the one verified.
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(6);
+    let date_signed = auth.signs("x-amz-date");
+    let wanted = auth
+        .signed_headers()
+        .chain((!date_signed).then_some("x-amz-date"));
+    for name in wanted {
+        if !name.eq_ignore_ascii_case("host")
+            && let Some(value) = header(name)
+        {
+            headers.push((name, value));
+        }
+    }
     headers.push(("host", host));
     let mut payload = [0u8; 64];
     hex::encode_to_slice(
@@ -319,6 +326,23 @@ mod tests {
             .map(|c| Ok(Frame::data(Bytes::from_static(c))))
             .collect();
         Body::new(StreamBody::new(futures_util::stream::iter(frames)))
+    }
+
+    #[test]
+    fn signed_header_names_find_their_headers_in_any_case() {
+        // `authenticate` looks each signed header up by the name the client signed.
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "x-amz-date",
+            http::HeaderValue::from_static("20261130T120000Z"),
+        );
+        for name in ["x-amz-date", "X-Amz-Date", "X-AMZ-DATE"] {
+            assert_eq!(
+                headers.get(name).and_then(|v| v.to_str().ok()),
+                Some("20261130T120000Z"),
+                "{name}"
+            );
+        }
     }
 
     #[tokio::test]
