@@ -460,7 +460,7 @@ async fn the_order_gateway_asks_for_its_clients_only_as_its_policy_allows() {
             .expect_err(subject);
         assert_eq!(err.code(), Code::PermissionDenied, "{subject}: {err:?}");
     }
-    // --- a batch stops at the first item it may not ask about
+    // --- a batch holding an item it may not ask about is refused whole
     let batch = pb::BatchAuthorizeRequest {
         items: [alice.as_str(), "arn:aws:iam::111111111111:root"]
             .iter()
@@ -475,6 +475,7 @@ async fn the_order_gateway_asks_for_its_clients_only_as_its_policy_allows() {
     };
     let err = gateway.batch_authorize(batch).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    node.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -512,7 +512,8 @@ fn principals_are_found_by_their_exact_arn_whatever_the_case_of_their_name() {
     ] {
         assert_eq!(found(missing), None, "{missing}");
     }
-    // Names and accounts too long for the key buffer are looked up all the same.
+    // Parts too long for the key buffer name no principal (names are at most 64
+    // characters): looked up on the heap instead, and not found.
     let long = format!("arn:aws:iam::{}:user/{}", "1".repeat(100), "x".repeat(100));
     assert_eq!(found(&long), None);
 }

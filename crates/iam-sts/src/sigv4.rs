@@ -280,8 +280,8 @@ pub fn verify_request(
     let mut headers = Vec::with_capacity(8);
     for name in auth.signed_headers() {
         let value = req.header(name).ok_or(AuthError::MissingSignedHeader)?;
-        // The signer writes `x-amz-date` itself, from the time parsed above, over any
-        // value given; the format checked above makes the two the same text.
+        // The signer writes `x-amz-date` itself, formatted from the time parsed above,
+        // over any value given: passing the header would change nothing.
         if !name.eq_ignore_ascii_case("x-amz-date") {
             headers.push((name, value));
         }

@@ -330,7 +330,8 @@ mod tests {
 
     #[test]
     fn signed_header_names_find_their_headers_in_any_case() {
-        // `authenticate` looks each signed header up by the name the client signed.
+        // `authenticate` relies on this: it looks each signed header up by the name the
+        // client signed, in the client's letter case.
         let mut headers = http::HeaderMap::new();
         headers.insert(
             "x-amz-date",

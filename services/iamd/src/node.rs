@@ -2,7 +2,7 @@
 //! key; and the two things every handler does: authorize the caller, and write.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
@@ -41,21 +41,20 @@ pub struct Node {
 /// nothing against a staleness bound of seconds.
 const STALE_REUSE: Duration = Duration::from_millis(1);
 
-/// The last answer of [`Node::is_stale`] and when it was computed.
+/// The last answer of [`Node::is_stale`] and when it was computed, in one word so that the
+/// two are never torn apart: `(nanoseconds from start + 1) << 1 | stale`, 0 before the
+/// first answer, and only ever replaced by a younger one.
 #[derive(Debug)]
 pub struct StaleCache {
     start: std::time::Instant,
-    /// Nanoseconds from `start` to when `stale` was computed, plus one; 0 before the first.
-    at: AtomicU64,
-    stale: AtomicBool,
+    word: AtomicU64,
 }
 
 impl Default for StaleCache {
     fn default() -> Self {
         StaleCache {
             start: std::time::Instant::now(),
-            at: AtomicU64::new(0),
-            stale: AtomicBool::new(true),
+            word: AtomicU64::new(0),
         }
     }
 }
@@ -63,17 +62,22 @@ impl Default for StaleCache {
 impl StaleCache {
     /// The cached answer if it is younger than `reuse`, else `compute()`'s, kept.
     fn get(&self, reuse: Duration, compute: impl FnOnce() -> bool) -> bool {
+        // 2^62 ns is 146 years: the shift never loses the time.
         let now = u64::try_from(self.start.elapsed().as_nanos())
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let at = self.at.load(Ordering::Acquire);
+            .unwrap_or(u64::MAX >> 2)
+            .min(u64::MAX >> 2)
+            + 1;
+        let word = self.word.load(Ordering::Acquire);
+        let at = word >> 1;
         let reuse = u64::try_from(reuse.as_nanos()).unwrap_or(u64::MAX);
-        if at != 0 && now.saturating_sub(at) < reuse {
-            return self.stale.load(Ordering::Relaxed);
+        if word != 0 && now.saturating_sub(at) < reuse {
+            return word & 1 == 1;
         }
         let stale = compute();
-        self.stale.store(stale, Ordering::Relaxed);
-        self.at.store(now, Ordering::Release);
+        // A caller that computed earlier and stores later does not overwrite a younger
+        // verdict.
+        self.word
+            .fetch_max((now << 1) | u64::from(stale), Ordering::AcqRel);
         stale
     }
 }
@@ -290,5 +294,23 @@ mod tests {
         std::thread::sleep(Duration::from_millis(3));
         assert!(!cache.get(Duration::from_millis(1), || answer(false)));
         assert_eq!(computed.get(), 3);
+    }
+
+    #[test]
+    fn a_verdict_computed_earlier_never_replaces_a_younger_one() {
+        let cache = StaleCache::default();
+        // A slow caller starts computing; meanwhile another computes and stores `true`;
+        // then the slow one finishes with `false`, measured before the other's.
+        let slow = cache.get(Duration::ZERO, || {
+            std::thread::sleep(Duration::from_millis(2));
+            assert!(cache.get(Duration::ZERO, || true));
+            false
+        });
+        assert!(!slow, "the slow caller gets its own answer");
+        let long = Duration::from_secs(3600);
+        assert!(
+            cache.get(long, || panic!("the younger verdict is still fresh")),
+            "the younger verdict is the one kept"
+        );
     }
 }

@@ -299,6 +299,10 @@ async fn main() {
     let mut h = Run::default();
     let mut z = Run::default();
     let mut b = Run::default();
+    assert!(
+        a.only.is_none() || a.batch == 0,
+        "--only runs health or authorize alone; it takes no --batch"
+    );
     if let Some(only) = a.only.as_deref() {
         let mut r = Run::default();
         for _ in 0..a.rounds {
