@@ -479,6 +479,80 @@ async fn the_order_gateway_asks_for_its_clients_only_as_its_policy_allows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_time_keys_have_aws_formats() {
+    // aws:CurrentTime is ISO 8601 text and aws:EpochTime a number of seconds, as AWS sets
+    // them: a string pattern on the one and a numeric comparison on the other match, and
+    // the date operators read both.
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "clock".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let allow = |condition: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"trading:PlaceOrder","Resource":"*","Condition":{condition}}}]}}"#
+        )
+    };
+    let mut gateway = authz(&node, &root).await.unwrap();
+    for (condition, allowed) in [
+        (
+            r#"{"StringLike":{"aws:CurrentTime":"20??-??-??T??:??:??Z"}}"#,
+            true,
+        ),
+        (
+            r#"{"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#,
+            true,
+        ),
+        (
+            r#"{"DateLessThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#,
+            false,
+        ),
+        (r#"{"NumericGreaterThan":{"aws:CurrentTime":"1"}}"#, false),
+        (
+            r#"{"NumericGreaterThan":{"aws:EpochTime":"1600000000"}}"#,
+            true,
+        ),
+        (
+            r#"{"DateGreaterThan":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#,
+            true,
+        ),
+    ] {
+        admin
+            .put_user_policy(pb::PutUserPolicyRequest {
+                user_name: "clock".into(),
+                policy_name: "Clock".into(),
+                policy_document: allow(condition),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let answer = gateway
+            .authorize(pb::AuthorizeRequest {
+                action: "trading:PlaceOrder".into(),
+                resource: "*".into(),
+                subject: principal("arn:aws:iam::111111111111:user/clock"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let expected = if allowed {
+            pb::Decision::Allowed
+        } else {
+            pb::Decision::ImplicitDeny
+        };
+        assert_eq!(answer.decision, expected as i32, "{condition}: {answer:?}");
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_control_policies_limit_member_accounts() {
     let dir = tempfile::tempdir().unwrap();
     let node = start(config(dir.path())).await.unwrap();

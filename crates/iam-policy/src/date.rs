@@ -175,6 +175,40 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// `secs` seconds after the epoch as AWS writes `aws:CurrentTime`: ISO 8601 in UTC to the
+/// second, `2026-11-30T03:35:00Z`.
+pub fn format_iso(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` days after 1970-01-01 (the inverse of
+/// [`days_from_civil`], by the same algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    // Both are in range by construction (1-31, 1-12).
+    (
+        year,
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -205,6 +239,24 @@ mod tests {
         assert_eq!(secs("2026-11-29T12:00Z"), 1_795_953_600);
         assert_eq!(secs("2026-11-29"), 1_795_910_400);
         assert_eq!(secs("2000-02-29T00:00:00Z"), 951_782_400);
+    }
+
+    #[test]
+    fn iso_formatting_is_the_inverse_of_parsing() {
+        assert_eq!(format_iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_iso(1_795_953_600), "2026-11-29T12:00:00Z");
+        assert_eq!(format_iso(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_iso(1_796_083_199), "2026-11-30T23:59:59Z");
+        assert_eq!(format_iso(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_iso(4_102_444_800), "2100-01-01T00:00:00Z");
+        // Every day of four centuries around now, at a time of day that moves.
+        let mut s: i64 = -2_208_988_800; // 1900-01-01
+        while s < 10_413_792_000 {
+            // 2300-01-01
+            let text = format_iso(s);
+            assert_eq!(secs(&text), i128::from(s), "{text}");
+            s += 86_400 + 3_607;
+        }
     }
 
     #[test]

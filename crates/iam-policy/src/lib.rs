@@ -29,7 +29,7 @@ pub mod simulate;
 
 pub use condition::{EvalError, EvalErrorReason};
 pub use context::{Context, ContextValue, Request};
-pub use date::parse as parse_instant;
+pub use date::{format_iso, parse as parse_instant};
 pub use decision::{Decision, DecisionKind, Hit, PolicyType, Reason};
 pub use error::PolicyError;
 pub use evaluate::{Policies, evaluate};

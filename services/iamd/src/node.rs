@@ -96,15 +96,34 @@ pub fn base_context(principal: &PrincipalView, extra_keys: usize) -> Context {
     // The tag keys were prepared when the view was built; only the clock is per request.
     let mut ctx = Context::on(Arc::clone(&principal.tag_context));
     ctx.reserve(3 + extra_keys);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-        .to_string();
-    ctx.insert_single("aws:EpochTime", now.clone());
-    ctx.insert_single("aws:CurrentTime", now);
+    let (epoch, iso) = clock_keys(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs(),
+    );
+    ctx.insert_single("aws:EpochTime", epoch);
+    ctx.insert_single("aws:CurrentTime", iso);
     ctx.insert_single("aws:SecureTransport", "false");
     ctx
+}
+
+/// The values of `aws:EpochTime` (seconds) and `aws:CurrentTime` (ISO 8601 in UTC, as AWS
+/// sets it) at `secs` seconds after the epoch; formatted once a second per thread.
+fn clock_keys(secs: u64) -> (String, String) {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, String, String)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((at, epoch, iso)) if *at == secs => (epoch.clone(), iso.clone()),
+        _ => {
+            let epoch = secs.to_string();
+            let iso = iam_policy::format_iso(i64::try_from(secs).unwrap_or(i64::MAX));
+            *last = Some((secs, epoch.clone(), iso.clone()));
+            (epoch, iso)
+        }
+    })
 }
 
 impl Node {
@@ -294,6 +313,20 @@ mod tests {
         std::thread::sleep(Duration::from_millis(3));
         assert!(!cache.get(Duration::from_millis(1), || answer(false)));
         assert_eq!(computed.get(), 3);
+    }
+
+    #[test]
+    fn the_clock_keys_are_epoch_seconds_and_iso_8601_as_aws_sets_them() {
+        for _ in 0..2 {
+            assert_eq!(
+                super::clock_keys(1_795_953_600),
+                ("1795953600".into(), "2026-11-29T12:00:00Z".into())
+            );
+        }
+        assert_eq!(
+            super::clock_keys(1_795_953_601),
+            ("1795953601".into(), "2026-11-29T12:00:01Z".into())
+        );
     }
 
     #[test]
