@@ -657,6 +657,67 @@ async fn service_control_policies_limit_member_accounts() {
         "AdministratorAccess within the SCPs"
     );
 
+    // --- the data lake's bucket policy grants reads to the organization: aws:PrincipalOrgID
+    //     and aws:PrincipalOrgPaths come from the subject's account
+    let bucket = |condition: String| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::firm-tick-data/*","Condition":{condition}}}]}}"#
+        )
+    };
+    let read_ticks = |policy: String| pb::AuthorizeRequest {
+        action: "s3:GetObject".into(),
+        resource: "arn:aws:s3:::firm-tick-data/2026/11/30/BTC-PERP.parquet".into(),
+        resource_policy: policy,
+        resource_account: "333333333333".into(),
+        subject: principal(&research.role_arn),
+        ..Default::default()
+    };
+    let in_ou = format!("{}/{}/{}/*", org.id, org.root_id, ou.id);
+    for (condition, allowed) in [
+        (
+            format!(
+                r#"{{"StringEquals":{{"aws:PrincipalOrgID":"{}"}}}}"#,
+                org.id
+            ),
+            true,
+        ),
+        (
+            r#"{"StringEquals":{"aws:PrincipalOrgID":"o-0000000000"}}"#.to_owned(),
+            false,
+        ),
+        (
+            format!(r#"{{"ForAnyValue:StringLike":{{"aws:PrincipalOrgPaths":"{in_ou}"}}}}"#),
+            true,
+        ),
+        (
+            format!(
+                r#"{{"ForAnyValue:StringLike":{{"aws:PrincipalOrgPaths":"{}/{}/"}}}}"#,
+                org.id, org.root_id
+            ),
+            false,
+        ),
+    ] {
+        let answer = gateway
+            .authorize(read_ticks(bucket(condition.clone())))
+            .await
+            .unwrap()
+            .into_inner();
+        let expected = if allowed {
+            pb::Decision::Allowed
+        } else {
+            pb::Decision::ImplicitDeny
+        };
+        assert_eq!(answer.decision, expected as i32, "{condition}: {answer:?}");
+    }
+    // A caller cannot supply them for the subject.
+    let mut forged = read_ticks(bucket(format!(
+        r#"{{"StringEquals":{{"aws:PrincipalOrgID":"{}"}}}}"#,
+        org.id
+    )));
+    forged.context = ctx(&[("aws:PrincipalOrgID", "o-0000000000")]);
+    let err = gateway.authorize(forged).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+
     // --- a target keeps at least one SCP; an attached SCP cannot be deleted
     let err = admin
         .detach_service_control_policy(pb::DetachServiceControlPolicyRequest {

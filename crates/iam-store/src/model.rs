@@ -261,6 +261,24 @@ impl Organization {
         )
     }
 
+    /// The account's `aws:PrincipalOrgPaths` entry: the organization, its root and each
+    /// OU down to the account's parent, each followed by `/`
+    /// (`o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/`). `None` outside the organization.
+    pub fn path_of(&self, account: &str) -> Option<String> {
+        let mut chain = Vec::new();
+        let mut parent = self.account_parent.get(account)?;
+        while *parent != self.root_id {
+            chain.push(parent.as_str());
+            parent = &self.units.get(parent)?.parent_id;
+        }
+        let mut path = format!("{}/{}/", self.id, self.root_id);
+        for unit in chain.iter().rev() {
+            path.push_str(unit);
+            path.push('/');
+        }
+        Some(path)
+    }
+
     /// True when `id` is the root or an OU of the organization.
     pub fn is_parent(&self, id: &str) -> bool {
         id == self.root_id || self.units.contains_key(id)

@@ -517,3 +517,59 @@ fn principals_are_found_by_their_exact_arn_whatever_the_case_of_their_name() {
     let long = format!("arn:aws:iam::{}:user/{}", "1".repeat(100), "x".repeat(100));
     assert_eq!(found(&long), None);
 }
+
+#[test]
+fn principals_carry_their_organization_and_its_path_as_the_tree_changes() {
+    use iam_store::view::{OrgKeys, ViewBuilder};
+
+    let mut s = Store::new();
+    let mut builder = ViewBuilder::new();
+    builder.update(&s.state, s.revision);
+    assert_eq!(builder.handle().load_full().org_keys(ACCT), None);
+    let Outcome::Organization(org) = s.ok(Op::CreateOrganization {
+        management_account: ACCT.into(),
+    }) else {
+        panic!("an organization")
+    };
+    s.ok(Op::CreateMemberAccount {
+        account_id: "222222222222".into(),
+        name: "research".into(),
+        role_name: "OrganizationAccountAccessRole".into(),
+    });
+    let Outcome::OrganizationalUnit(ou) = s.ok(Op::CreateOrganizationalUnit {
+        parent_id: org.root_id.clone(),
+        name: "Research".into(),
+    }) else {
+        panic!("an OU")
+    };
+    let Outcome::OrganizationalUnit(lab) = s.ok(Op::CreateOrganizationalUnit {
+        parent_id: ou.id.clone(),
+        name: "Lab".into(),
+    }) else {
+        panic!("an OU")
+    };
+    builder.update(&s.state, s.revision);
+    let at_root = format!("{}/{}/", org.id, org.root_id);
+    let keys = |path: &str| OrgKeys {
+        id: org.id.clone(),
+        path: path.to_owned(),
+    };
+    let view = builder.handle().load_full();
+    assert_eq!(view.org_keys(ACCT), Some(&keys(&at_root)), "management too");
+    assert_eq!(view.org_keys("222222222222"), Some(&keys(&at_root)));
+    // --- moved two levels down: the view follows, incrementally
+    s.ok(Op::MoveAccount {
+        account_id: "222222222222".into(),
+        source_parent_id: org.root_id.clone(),
+        destination_parent_id: lab.id.clone(),
+    });
+    builder.update(&s.state, s.revision);
+    let deep = format!("{}/{}/{}/{}/", org.id, org.root_id, ou.id, lab.id);
+    let view = builder.handle().load_full();
+    assert_eq!(view.org_keys("222222222222"), Some(&keys(&deep)));
+    assert_eq!(
+        s.state.organization().unwrap().path_of("222222222222"),
+        Some(deep)
+    );
+    assert_eq!(view.org_keys("999999999999"), None);
+}

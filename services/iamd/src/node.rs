@@ -90,12 +90,21 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The context keys the node adds to every decision, as AWS does: the time, and the
-/// principal's tags; with room for `extra_keys` more, the request's own.
-pub fn base_context(principal: &PrincipalView, extra_keys: usize) -> Context {
-    // The tag keys were prepared when the view was built; only the clock is per request.
+/// The context keys the node adds to every decision, as AWS does: the time, the
+/// principal's own keys and tags, and its organization's; with room for `extra_keys` more,
+/// the request's own.
+pub fn base_context(view: &AuthzView, principal: &PrincipalView, extra_keys: usize) -> Context {
+    // The principal's keys were prepared when the view was built; only the clock and the
+    // organization (kept per account) are added per request.
     let mut ctx = Context::on(Arc::clone(&principal.tag_context));
-    ctx.reserve(3 + extra_keys);
+    ctx.reserve(5 + extra_keys);
+    if let Some(org) = view.org_keys(&principal.account) {
+        ctx.insert_single("aws:PrincipalOrgID", org.id.clone());
+        ctx.insert(
+            "aws:PrincipalOrgPaths",
+            iam_policy::ContextValue::Multi(vec![org.path.clone()]),
+        );
+    }
     let (epoch, iso) = clock_keys(
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -138,7 +147,7 @@ impl Node {
         if p.kind == PrincipalKind::Root && scps.is_empty() {
             return Ok(());
         }
-        let ctx = base_context(p, 0);
+        let ctx = base_context(&view, p, 0);
         let req = Request::new(&p.arn, &p.account, &p.account, action, resource, &ctx);
         let policies = Policies {
             identity: Some(&p.identity),

@@ -70,6 +70,7 @@ impl ViewBuilder {
             put_key(&mut view, state, key);
         }
         view.scps = Arc::new(scp_levels(state));
+        view.orgs = Arc::new(org_keys(state));
         view
     }
 
@@ -115,6 +116,7 @@ impl ViewBuilder {
         }
         if changes.organization || !changes.accounts.is_empty() {
             view.scps = Arc::new(scp_levels(state));
+            view.orgs = Arc::new(org_keys(state));
         }
     }
 
@@ -272,6 +274,25 @@ fn scp_levels(state: &IamState) -> FxHashMap<String, Arc<Vec<PolicySet>>> {
         out.insert(account.clone(), Arc::new(sets));
     }
     out
+}
+
+fn org_keys(state: &IamState) -> FxHashMap<String, super::OrgKeys> {
+    let Some(org) = state.organization() else {
+        return FxHashMap::default();
+    };
+    org.account_parent
+        .keys()
+        .filter_map(|account| {
+            let path = org.path_of(account)?;
+            Some((
+                account.clone(),
+                super::OrgKeys {
+                    id: org.id.clone(),
+                    path,
+                },
+            ))
+        })
+        .collect()
 }
 
 fn compile(document: &str, kind: PolicyKind) -> Option<Policy> {

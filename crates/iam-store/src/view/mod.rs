@@ -110,6 +110,18 @@ pub struct AuthzView {
     /// The SCP levels (root first) that apply to each member account of the organization;
     /// absent for the management account and accounts outside it.
     scps: Arc<rustc_hash::FxHashMap<String, Arc<Vec<PolicySet>>>>,
+    /// The organization keys of each account in the organization (management included).
+    orgs: Arc<rustc_hash::FxHashMap<String, OrgKeys>>,
+}
+
+/// What AWS puts in the request context of a principal whose account is in an
+/// organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgKeys {
+    /// `aws:PrincipalOrgID`: `o-` and 10 characters.
+    pub id: String,
+    /// `aws:PrincipalOrgPaths`: see [`crate::model::Organization::path_of`].
+    pub path: String,
 }
 
 impl AuthzView {
@@ -199,6 +211,11 @@ impl AuthzView {
         self.scps
             .get(account)
             .map_or(&[][..], |levels| levels.as_slice())
+    }
+
+    /// The organization keys of an account's principals; `None` outside an organization.
+    pub fn org_keys(&self, account: &str) -> Option<&OrgKeys> {
+        self.orgs.get(account)
     }
 
     /// Number of principals in the view.

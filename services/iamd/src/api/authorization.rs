@@ -43,6 +43,8 @@ fn is_identity_key(key: &str) -> bool {
         "aws:username",
         "aws:userid",
         "aws:principaltagkeys",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
     ]
     .iter()
     .any(|k| k.eq_ignore_ascii_case(key))
@@ -179,7 +181,7 @@ impl AuthorizationApi {
                 format!("at most {MAX_CONTEXT_KEYS} context keys"),
             ));
         }
-        let mut ctx = base_context(&subject, item.context.len());
+        let mut ctx = base_context(view, &subject, item.context.len());
         for (key, value) in item.context {
             if is_identity_key(key) {
                 return Err(errors::invalid(
@@ -462,6 +464,8 @@ mod tests {
             "aws:principaltagkeys",
             "aws:PrincipalTag/desk",
             "AWS:PRINCIPALTAG/",
+            "aws:PrincipalOrgID",
+            "aws:PrincipalOrgPaths",
         ] {
             assert!(is_identity_key(key), "{key}");
         }
