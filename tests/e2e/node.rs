@@ -479,7 +479,7 @@ async fn the_order_gateway_asks_for_its_clients_only_as_its_policy_allows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_request_time_keys_have_aws_formats() {
+async fn the_request_time_and_user_id_keys_have_aws_formats() {
     // aws:CurrentTime is ISO 8601 text and aws:EpochTime a number of seconds, as AWS sets
     // them: a string pattern on the one and a numeric comparison on the other match, and
     // the date operators read both.
@@ -548,6 +548,44 @@ async fn the_request_time_keys_have_aws_formats() {
             pb::Decision::ImplicitDeny
         };
         assert_eq!(answer.decision, expected as i32, "{condition}: {answer:?}");
+    }
+    // --- aws:userid is a user's unique id, as in AWS's per-user prefix pattern
+    let user_id = admin
+        .get_user(pb::GetUserRequest {
+            user_name: "clock".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap()
+        .user_id;
+    assert!(user_id.starts_with("AIDA"), "{user_id}");
+    admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: "clock".into(),
+            policy_name: "Clock".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::firm-strategies/home/${aws:userid}/*"}]}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for (owner, allowed) in [(user_id.as_str(), true), ("AIDAOTHERUSER0000000", false)] {
+        let answer = gateway
+            .authorize(pb::AuthorizeRequest {
+                action: "s3:GetObject".into(),
+                resource: format!("arn:aws:s3:::firm-strategies/home/{owner}/momentum.py"),
+                subject: principal("arn:aws:iam::111111111111:user/clock"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            answer.decision == pb::Decision::Allowed as i32,
+            allowed,
+            "{owner}: {answer:?}"
+        );
     }
     node.shutdown().await;
 }

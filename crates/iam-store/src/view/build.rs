@@ -150,7 +150,7 @@ impl ViewBuilder {
             identity,
             boundary: self.boundary(account, user.boundary.as_deref()),
             tags: user.tags.clone(),
-            tag_context: tag_context(&user.tags),
+            tag_context: user_context(&user.tags, &user.user_id),
             trust: None,
             max_session_duration: 0,
         };
@@ -335,6 +335,14 @@ pub fn tag_context(tags: &[Tag]) -> Arc<Context> {
             ContextValue::Multi(tags.iter().map(|t| t.key.clone()).collect()),
         );
     }
+    Arc::new(ctx)
+}
+
+/// A user's own context keys: its tags' ([`tag_context`]) and `aws:userid`, which AWS sets
+/// to the user's unique id (`AIDA…`).
+fn user_context(tags: &[Tag], user_id: &str) -> Arc<Context> {
+    let mut ctx = Arc::unwrap_or_clone(tag_context(tags));
+    ctx.insert_single("aws:userid", user_id);
     Arc::new(ctx)
 }
 

@@ -44,8 +44,9 @@ pub struct PrincipalView {
     pub boundary: Option<PolicySet>,
     pub tags: Vec<Tag>,
     /// The context keys that come from the tags (`aws:PrincipalTag/…` and
-    /// `aws:PrincipalTagKeys`), prepared at write time as the base of every request's
-    /// context (see [`iam_policy::Context::on`]).
+    /// `aws:PrincipalTagKeys`) and, for a user, `aws:userid` (its unique id), prepared at
+    /// write time as the base of every request's context (see
+    /// [`iam_policy::Context::on`]).
     pub tag_context: Arc<Context>,
     /// A role's trust policy.
     pub trust: Option<Arc<Policy>>,
