@@ -479,7 +479,7 @@ async fn the_order_gateway_asks_for_its_clients_only_as_its_policy_allows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_request_time_and_user_id_keys_have_aws_formats() {
+async fn the_request_keys_aws_sets_have_aws_formats() {
     // aws:CurrentTime is ISO 8601 text and aws:EpochTime a number of seconds, as AWS sets
     // them: a string pattern on the one and a numeric comparison on the other match, and
     // the date operators read both.
@@ -522,6 +522,12 @@ async fn the_request_time_and_user_id_keys_have_aws_formats() {
             r#"{"DateGreaterThan":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#,
             true,
         ),
+        // Present in every signed request, false for IAM principals.
+        (
+            r#"{"Bool":{"aws:PrincipalIsAWSService":"false","aws:ViaAWSService":"false"}}"#,
+            true,
+        ),
+        (r#"{"Null":{"aws:PrincipalIsAWSService":"true"}}"#, false),
     ] {
         admin
             .put_user_policy(pb::PutUserPolicyRequest {

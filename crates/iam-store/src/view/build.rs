@@ -150,7 +150,7 @@ impl ViewBuilder {
             identity,
             boundary: self.boundary(account, user.boundary.as_deref()),
             tags: user.tags.clone(),
-            tag_context: user_context(&user.tags, &user.user_id),
+            tag_context: own_context(&user.tags, Some(&user.user_id)),
             trust: None,
             max_session_duration: 0,
         };
@@ -179,7 +179,7 @@ impl ViewBuilder {
             identity,
             boundary: self.boundary(account, role.boundary.as_deref()),
             tags: role.tags.clone(),
-            tag_context: tag_context(&role.tags),
+            tag_context: own_context(&role.tags, None),
             trust: compile(&role.assume_role_policy, PolicyKind::Trust).map(Arc::new),
             max_session_duration: role.max_session_duration,
         };
@@ -316,7 +316,7 @@ fn root_view(account: &Account) -> PrincipalView {
         identity: PolicySet::default(),
         boundary: None,
         tags: Vec::new(),
-        tag_context: Arc::default(),
+        tag_context: own_context(&[], None),
         trust: None,
         max_session_duration: 0,
     }
@@ -338,11 +338,18 @@ pub fn tag_context(tags: &[Tag]) -> Arc<Context> {
     Arc::new(ctx)
 }
 
-/// A user's own context keys: its tags' ([`tag_context`]) and `aws:userid`, which AWS sets
-/// to the user's unique id (`AIDA…`).
-fn user_context(tags: &[Tag], user_id: &str) -> Arc<Context> {
+/// A principal's own context keys beyond those the engine derives from its ARN: its
+/// tags' ([`tag_context`]); `aws:userid` for a user, which AWS sets to its unique id
+/// (`AIDA…`); and the two keys AWS puts in every signed request, `aws:PrincipalIsAWSService`
+/// and `aws:ViaAWSService`, `false` for IAM principals asking themselves (a resource
+/// server may say otherwise for the second).
+fn own_context(tags: &[Tag], user_id: Option<&str>) -> Arc<Context> {
     let mut ctx = Arc::unwrap_or_clone(tag_context(tags));
-    ctx.insert_single("aws:userid", user_id);
+    if let Some(id) = user_id {
+        ctx.insert_single("aws:userid", id);
+    }
+    ctx.insert_single("aws:PrincipalIsAWSService", "false");
+    ctx.insert_single("aws:ViaAWSService", "false");
     Arc::new(ctx)
 }
 

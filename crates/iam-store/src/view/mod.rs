@@ -44,7 +44,8 @@ pub struct PrincipalView {
     pub boundary: Option<PolicySet>,
     pub tags: Vec<Tag>,
     /// The context keys that come from the tags (`aws:PrincipalTag/…` and
-    /// `aws:PrincipalTagKeys`) and, for a user, `aws:userid` (its unique id), prepared at
+    /// `aws:PrincipalTagKeys`), for a user `aws:userid` (its unique id), and the keys of
+    /// every signed request (`aws:PrincipalIsAWSService`, `aws:ViaAWSService`), prepared at
     /// write time as the base of every request's context (see
     /// [`iam_policy::Context::on`]).
     pub tag_context: Arc<Context>,

@@ -45,6 +45,7 @@ fn is_identity_key(key: &str) -> bool {
         "aws:principaltagkeys",
         "aws:principalorgid",
         "aws:principalorgpaths",
+        "aws:principalisawsservice",
     ]
     .iter()
     .any(|k| k.eq_ignore_ascii_case(key))
@@ -466,6 +467,7 @@ mod tests {
             "AWS:PRINCIPALTAG/",
             "aws:PrincipalOrgID",
             "aws:PrincipalOrgPaths",
+            "AWS:PrincipalIsAWSService",
         ] {
             assert!(is_identity_key(key), "{key}");
         }
