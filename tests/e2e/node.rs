@@ -593,6 +593,50 @@ async fn the_request_keys_aws_sets_have_aws_formats() {
             "{owner}: {answer:?}"
         );
     }
+    // --- a role session's aws:userid is the role's unique id and the session's name
+    let role_id = admin
+        .create_role(pb::CreateRoleRequest {
+            role_name: "backtest-runner".into(),
+            assume_role_policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#.into(),
+            max_session_duration: 3600,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap()
+        .role_id;
+    admin
+        .put_role_policy(pb::PutRolePolicyRequest {
+            role_name: "backtest-runner".into(),
+            policy_name: "OwnPrefix".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::firm-strategies/sessions/${aws:userid}/*"}]}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let session = "arn:aws:sts::111111111111:assumed-role/backtest-runner/run-7";
+    for (owner, allowed) in [
+        (format!("{role_id}:run-7"), true),
+        (format!("{role_id}:run-8"), false),
+    ] {
+        let answer = gateway
+            .authorize(pb::AuthorizeRequest {
+                action: "s3:GetObject".into(),
+                resource: format!("arn:aws:s3:::firm-strategies/sessions/{owner}/data.csv"),
+                subject: principal(session),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            answer.decision == pb::Decision::Allowed as i32,
+            allowed,
+            "{owner}: {answer:?}"
+        );
+    }
     node.shutdown().await;
 }
 

@@ -183,6 +183,10 @@ impl AuthorizationApi {
             ));
         }
         let mut ctx = base_context(view, &subject, item.context.len());
+        if let Some(session) = item.principal_arn.and_then(session_name) {
+            // A role session's `aws:userid` is the role's unique id and the session's name.
+            ctx.insert_single("aws:userid", format!("{}:{session}", subject.unique_id));
+        }
         for (key, value) in item.context {
             if is_identity_key(key) {
                 return Err(errors::invalid(
@@ -342,6 +346,24 @@ fn item_subject(
     }
 }
 
+/// The session name of an assumed-role session ARN
+/// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`).
+fn session_name(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("sts"), Some(_), Some(_), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let (_role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
+    (!session.is_empty()).then_some(session)
+}
+
 fn subject_code(e: AuthError) -> &'static str {
     match e {
         AuthError::UnknownAccessKey | AuthError::InactiveAccessKey => {
@@ -456,6 +478,24 @@ pub fn explanation(d: &Decision<'_>) -> pb::Explanation {
 #[cfg(test)]
 mod tests {
     use super::is_identity_key;
+
+    #[test]
+    fn a_session_arn_names_its_session() {
+        use super::session_name;
+        assert_eq!(
+            session_name("arn:aws:sts::111111111111:assumed-role/bot/run-7"),
+            Some("run-7")
+        );
+        for other in [
+            "arn:aws:iam::111111111111:role/bot",
+            "arn:aws:sts::111111111111:assumed-role/bot",
+            "arn:aws:sts::111111111111:assumed-role/bot/",
+            "arn:aws:sts::111111111111:federated-user/bob",
+            "arn:aws:iam::111111111111:user/assumed-role/x/y",
+        ] {
+            assert_eq!(session_name(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn identity_keys_are_recognised_in_any_case() {
