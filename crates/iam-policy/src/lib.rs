@@ -13,6 +13,7 @@
 //!   says which statements decided and which condition keys were missing.
 //! - [`simulate`] runs one case of the offline simulator format used by `iamctl simulate`.
 
+mod arn;
 mod condition;
 mod context;
 mod date;
@@ -27,9 +28,10 @@ mod policy_set;
 mod principal;
 pub mod simulate;
 
+pub use arn::{ArnFields, arn_fields};
 pub use condition::{EvalError, EvalErrorReason};
 pub use context::{Context, ContextValue, Request};
-pub use date::{format_iso, parse as parse_instant};
+pub use date::{civil_from_days, format_iso, parse as parse_instant};
 pub use decision::{Decision, DecisionKind, Hit, PolicyType, Reason};
 pub use error::PolicyError;
 pub use evaluate::{Policies, evaluate};

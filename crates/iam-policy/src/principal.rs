@@ -41,26 +41,17 @@ impl<'a> Caller<'a> {
             account: None,
             role_arn: None,
         };
-        let mut parts = arn.splitn(6, ':');
-        let (
-            Some(prefix),
-            Some(partition),
-            Some(service),
-            Some(_region),
-            Some(account),
-            Some(resource),
-        ) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        )
+        let Some(crate::ArnFields {
+            partition,
+            service,
+            account,
+            resource,
+            ..
+        }) = crate::arn_fields(arn)
         else {
             return caller;
         };
-        if prefix != "arn" || account.is_empty() {
+        if account.is_empty() {
             return caller;
         }
         let kind = match (service, resource.split_once('/')) {

@@ -178,17 +178,12 @@ impl AuthzView {
     /// The principal an IAM ARN names (`user/…`, `role/…`, `root`) or whose session an STS
     /// ARN names (`assumed-role/ROLE/…`).
     pub fn principal_by_arn(&self, arn: &str) -> Option<&Arc<PrincipalView>> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(_), Some(service), Some(_), Some(account), Some(resource)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
+        let iam_policy::ArnFields {
+            service,
+            account,
+            resource,
+            ..
+        } = iam_policy::arn_fields(arn)?;
         let (kind, name) = match (service, resource.split_once('/')) {
             ("iam", None) if resource == "root" => (PrincipalKind::Root, ""),
             ("iam", Some(("user", path))) => (PrincipalKind::User, path.rsplit('/').next()?),

@@ -349,18 +349,11 @@ fn item_subject(
 /// The session name of an assumed-role session ARN
 /// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`).
 fn session_name(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("sts"), Some(_), Some(_), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    let (_role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
+    let fields = iam_policy::arn_fields(arn).filter(|f| f.service == "sts")?;
+    let (_role, session) = fields
+        .resource
+        .strip_prefix("assumed-role/")?
+        .split_once('/')?;
     (!session.is_empty()).then_some(session)
 }
 

@@ -394,16 +394,14 @@ async fn find(node: &Node, account: &str, arn: &str) -> Result<Found, Status> {
 }
 
 fn is_policy_arn(arn: &str) -> bool {
-    let mut parts = arn.splitn(6, ':');
-    match (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) {
-        (Some("arn"), Some("aws"), Some("iam"), Some(""), Some(owner), Some(resource)) => {
+    match iam_policy::arn_fields(arn) {
+        Some(iam_policy::ArnFields {
+            partition: "aws",
+            service: "iam",
+            region: "",
+            account: owner,
+            resource,
+        }) => {
             !owner.is_empty()
                 && resource
                     .strip_prefix("policy/")

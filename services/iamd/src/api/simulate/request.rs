@@ -73,17 +73,13 @@ impl<'a> SourceArn<'a> {
 
 /// The service, account and resource of an ARN with a 12-digit account.
 pub(super) fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some(service), Some(_), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
+    let iam_policy::ArnFields {
+        partition,
+        service,
+        account,
+        resource,
+        ..
+    } = iam_policy::arn_fields(arn)?;
     (!partition.is_empty() && is_account_id(account)).then_some((service, account, resource))
 }
 
