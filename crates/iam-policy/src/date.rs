@@ -189,9 +189,9 @@ pub fn format_iso(secs: i64) -> String {
     )
 }
 
-/// The proleptic Gregorian date `days` days after 1970-01-01 (the inverse of
-/// [`days_from_civil`], by the same algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// The proleptic Gregorian date (year, month, day) `days` days after 1970-01-01 (the
+/// inverse of [`days_from_civil`], by the same algorithm).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
