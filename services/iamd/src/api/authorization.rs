@@ -11,7 +11,7 @@ use iam_policy::{
     Request as EngineRequest, evaluate,
 };
 use iam_store::model::KeyStatus;
-use iam_store::view::{AuthzView, PrincipalView};
+use iam_store::view::{AuthzView, PrincipalKind, PrincipalView};
 use iam_sts::AuthError;
 use iam_sts::sigv4::verify_string_to_sign;
 use tonic::{Request, Response, Status};
@@ -183,7 +183,12 @@ impl AuthorizationApi {
             ));
         }
         let mut ctx = base_context(view, &subject, item.context.len());
-        if let Some(session) = item.principal_arn.and_then(session_name) {
+        // Only a role can be the subject of a session ARN: a user's ARN is not parsed again.
+        let session = (subject.kind == PrincipalKind::Role)
+            .then_some(item.principal_arn)
+            .flatten()
+            .and_then(session_name);
+        if let Some(session) = session {
             // A role session's `aws:userid` is the role's unique id and the session's name.
             ctx.insert_single("aws:userid", format!("{}:{session}", subject.unique_id));
         }
