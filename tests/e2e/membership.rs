@@ -396,3 +396,73 @@ async fn a_node_started_with_join_adds_itself_as_a_learner() {
             .contains_key(&4)
     );
 }
+
+/// A voter whose data directory is lost, replaced as the README says: removed from the
+/// voters, restarted empty under its old id, added back as a learner that catches up, and
+/// made a voter again. (Restarted empty while still a voter, it would find a leader that
+/// counted its acknowledgements: openraft takes a follower whose log went backwards for a
+/// bug, and in a debug build the leader's Raft stops.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_voter_whose_data_is_lost_is_removed_and_added_back() {
+    let TestCluster {
+        mut nodes,
+        configs,
+        root,
+        dirs,
+    } = start_cluster(3, |_| {}).await.unwrap();
+    let before = create_user(leader(&nodes).await, &root, "before-loss").await;
+    let lead = leader(&nodes).await.node.config.node_id;
+    // Not the first member, which initializes a cluster of its own when it starts empty.
+    let lost_at = nodes
+        .iter()
+        .position(|n| ![lead, 1].contains(&n.node.config.node_id))
+        .unwrap();
+    let lost = nodes.remove(lost_at);
+    let lost_id = lost.node.config.node_id;
+    lost.node.wait_revision(before).await.unwrap();
+    lost.shutdown().await;
+    let others: Vec<u64> = nodes.iter().map(|n| n.node.config.node_id).collect();
+    set_voters(leader(&nodes).await, &root, &others).await;
+    assert!(
+        !voters(leader(&nodes).await, &root).await.contains(&lost_id),
+        "the lost voter is removed first"
+    );
+    let during = create_user(leader(&nodes).await, &root, "while-removed").await;
+
+    // Its volume is gone: an empty data directory under the same id and address.
+    let dir = dirs[usize::try_from(lost_id).unwrap() - 1].path();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else if !path.ends_with("shared-cluster.key") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let config = configs[usize::try_from(lost_id).unwrap() - 1].clone();
+    let back = iamd_tests::start(config).await.unwrap();
+    add_learner(leader(&nodes).await, &root, &back).await;
+    back.node.wait_revision(during).await.unwrap();
+    assert!(has_user(&back, "before-loss") && has_user(&back, "while-removed"));
+    nodes.push(back);
+    let all: Vec<u64> = nodes.iter().map(|n| n.node.config.node_id).collect();
+    set_voters(leader(&nodes).await, &root, &all).await;
+    assert_eq!(
+        voters(leader(&nodes).await, &root).await,
+        all.iter().copied().collect::<BTreeSet<_>>()
+    );
+    let after = create_user(leader(&nodes).await, &root, "after-return").await;
+    for node in &nodes {
+        node.node.wait_revision(after).await.unwrap();
+        for name in ["before-loss", "while-removed", "after-return"] {
+            assert!(
+                has_user(node, name),
+                "{name} on {}",
+                node.node.config.node_id
+            );
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
