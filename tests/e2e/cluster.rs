@@ -387,9 +387,12 @@ async fn a_node_down_past_log_compaction_catches_up_by_snapshot() {
     }
 }
 
-/// The first member waits for a majority however long the others take to start (a
+/// The first member waits for the others however long they take to start (a
 /// StatefulSet's pods wait for volumes and images): it used to give up after 10 s, and its
-/// process exited.
+/// process exited. Every initial member of a three-node cluster must have answered before
+/// a new cluster forms: with one of them missing, an empty first member cannot tell a new
+/// cluster from one whose data it lost (the missing one may hold what the cluster
+/// committed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_first_member_waits_for_late_peers_then_bootstraps() {
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
@@ -399,14 +402,27 @@ async fn the_first_member_waits_for_late_peers_then_bootstraps() {
     tokio::time::sleep(Duration::from_secs(12)).await;
     assert!(!first.is_finished(), "node 1 must still wait: {first:?}");
     let second = iamd_tests::start(configs[1].clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        !first.is_finished(),
+        "node 1 must wait for node 3 too: {first:?}"
+    );
+    assert!(
+        !second.node.raft.is_admitted() && second.node.raft.metrics().leader.is_none(),
+        "node 2 takes no part before node 3 answered"
+    );
+    let third = iamd_tests::start(configs[2].clone()).await.unwrap();
     let first = tokio::time::timeout(Duration::from_secs(30), first)
         .await
-        .expect("node 1 started once a majority was up")
+        .expect("node 1 started once every initial member was up")
         .unwrap()
         .unwrap();
     let creds = first.root_credentials.clone().expect("node 1 bootstrapped");
     assert!(creds.exists());
-    assert!(second.root_credentials.is_none());
+    assert!(second.root_credentials.is_none() && third.root_credentials.is_none());
+    for node in [first, second, third] {
+        node.shutdown().await;
+    }
 }
 
 /// A stopping leader hands leadership over before it stops: another node leads while the

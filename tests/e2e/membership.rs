@@ -466,3 +466,90 @@ async fn a_voter_whose_data_is_lost_is_removed_and_added_back() {
         node.shutdown().await;
     }
 }
+
+/// A voter whose data directory is lost and that starts again empty under its old id (a
+/// Kubernetes pod given a new volume) takes no part until the leader re-admits it: as a
+/// learner, which catches up and becomes a voter again, by itself. The first member,
+/// started empty in a cluster with history, rejoins instead of initializing a cluster of
+/// its own. Before this, the leader counted acknowledgements the empty node no longer
+/// had, and openraft stopped the leader's Raft when it found the follower's log gone
+/// backwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_voter_whose_data_is_lost_rejoins_by_itself() {
+    let TestCluster {
+        mut nodes,
+        configs,
+        root,
+        dirs,
+    } = start_cluster(3, |_| {}).await.unwrap();
+    // Node 3 leads, so that nodes 1 (the first member) and 2 can lose their data.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while leader(&nodes).await.node.config.node_id != 3 {
+        let _asked = leader(&nodes).await.node.raft.transfer_leader(3).await;
+        assert!(Instant::now() < deadline, "node 3 never led");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    create_user(leader(&nodes).await, &root, "before-loss").await;
+    for lost_id in [1u64, 2] {
+        let at = nodes
+            .iter()
+            .position(|n| n.node.config.node_id == lost_id)
+            .unwrap();
+        let lost = nodes.remove(at);
+        lost.shutdown().await;
+        let dir = dirs[usize::try_from(lost_id).unwrap() - 1].path();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).unwrap();
+            } else if !path.ends_with("shared-cluster.key") {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+        let during = create_user(leader(&nodes).await, &root, &format!("without-{lost_id}")).await;
+        let config = configs[usize::try_from(lost_id).unwrap() - 1].clone();
+        let back = iamd_tests::start(config).await.unwrap();
+        assert!(
+            back.root_credentials.is_none(),
+            "node {lost_id} rejoined, it did not bootstrap a cluster of its own"
+        );
+        back.node.wait_revision(during).await.unwrap();
+        nodes.push(back);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = cluster_status(leader(&nodes).await, &root).await.unwrap();
+            let m = status.membership.unwrap();
+            let voters: BTreeSet<u64> = m.voters.iter().map(|n| n.node_id).collect();
+            if m.joint_voter_ids.is_empty() && voters == BTreeSet::from([1, 2, 3]) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {lost_id} is not a voter again"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let after = create_user(leader(&nodes).await, &root, &format!("after-{lost_id}")).await;
+        for node in &nodes {
+            node.node.wait_revision(after).await.unwrap();
+        }
+    }
+    for node in &nodes {
+        for name in [
+            "before-loss",
+            "without-1",
+            "after-1",
+            "without-2",
+            "after-2",
+        ] {
+            assert!(
+                has_user(node, name),
+                "{name} on {}",
+                node.node.config.node_id
+            );
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}

@@ -245,7 +245,7 @@ impl<M: Machine> RaftNode<M> {
     }
 
     /// The log index of a membership change, or why it failed.
-    fn admin(
+    pub(super) fn admin(
         &self,
         result: Result<
             ClientWriteResponse<TypeConfig>,

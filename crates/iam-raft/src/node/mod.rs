@@ -2,12 +2,13 @@
 //!
 //! # Starting and initializing
 //!
-//! [`RaftNode::start`] opens the node's storage and builds its Raft. A brand-new cluster is
-//! initialized exactly once, by one node: the one with the smallest id among the initial
-//! members, and only while its log and vote are pristine. Every other node waits to be
-//! contacted by the leader, and a node restarting with data never initializes again (it
-//! rejoins with the membership its log holds). A node started with no initial members
-//! waits to be added as a learner.
+//! [`RaftNode::start`] opens the node's storage and builds its Raft. A node restarting with
+//! data takes part at once, with the membership its log holds, and never initializes
+//! again. A node whose store is empty takes no part until it is admitted (see
+//! [`admission`]): either enough initial members answer that they have no history, and
+//! the cluster is new (the initial member with the smallest id then initializes it,
+//! exactly once), or the leader re-admits it, as a learner first when it was a voter. A
+//! node started with no initial members waits to be added as a learner.
 //!
 //! # Writes and reads
 //!
@@ -16,6 +17,7 @@
 //! [`RaftNode::linearizable_barrier`] (read index on the leader).
 
 mod admin;
+mod admission;
 mod errors;
 mod metrics;
 mod read;
@@ -25,6 +27,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use iam_api::internal::raft_service_server::RaftServiceServer;
 use iam_store::raft::{self, NodeId, Raft, TypeConfig};
@@ -65,6 +68,8 @@ pub struct RaftNode<M: Machine> {
     /// openraft's metrics, kept rather than subscribed to on every read of them (each
     /// `Authorize` reads them for its `stale` flag).
     metrics: openraft::type_config::alias::WatchReceiverOf<TypeConfig, RaftMetrics<TypeConfig>>,
+    /// Whether this node takes part in the Raft (see [`admission`]).
+    admitted: Arc<AtomicBool>,
 }
 
 impl<M: Machine> RaftNode<M> {
@@ -110,6 +115,17 @@ impl<M: Machine> RaftNode<M> {
         let raft = Raft::new(id, config, network, log, state_machine)
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
+        let initialized = match raft.is_initialized().await {
+            Ok(initialized) => initialized,
+            Err(e) => {
+                // Stop the Raft so that its tasks release the storage.
+                let _stopped = raft.shutdown().await;
+                return Err(StartError::Raft(e.to_string()));
+            }
+        };
+        // An empty store with nobody to ask (a node started without initial members)
+        // takes part at once, as before; it can only be added as a learner.
+        let admitted = initialized || initial_members.is_empty();
         let node = Self {
             id,
             addr: addr.into(),
@@ -119,11 +135,14 @@ impl<M: Machine> RaftNode<M> {
             seeds: Arc::new(initial_members),
             contact: Arc::new(LeaderContact::new()),
             transport: Arc::new(transport),
+            admitted: Arc::new(AtomicBool::new(admitted)),
         };
-        if let Err(e) = node.initialize_once().await {
-            // Stop the Raft so that its tasks release the storage.
-            let _stopped = node.raft.shutdown().await;
-            return Err(e);
+        if initialized {
+            tracing::info!(node_id = id, "raft state found: rejoining the cluster");
+        } else if admitted {
+            tracing::info!(node_id = id, "no initial members: waiting to be added");
+        } else {
+            tokio::spawn(node.clone().admit());
         }
         Ok(node)
     }
@@ -182,23 +201,10 @@ impl<M: Machine> RaftNode<M> {
             .map_err(|e| AdminError::Stopped(e.to_string()))
     }
 
-    /// Initializes the cluster from the seeds, when this node is pristine and the smallest
-    /// initial member.
+    /// Initializes the cluster from the seeds when this node is the smallest initial
+    /// member; called once an empty node found the cluster new ([`admission`]).
     async fn initialize_once(&self) -> Result<(), StartError> {
-        let initialized = self
-            .raft
-            .is_initialized()
-            .await
-            .map_err(|e| StartError::Raft(e.to_string()))?;
-        if initialized {
-            tracing::info!(node_id = self.id, "raft state found: rejoining the cluster");
-            return Ok(());
-        }
         match self.seeds.keys().next() {
-            None => {
-                tracing::info!(node_id = self.id, "no initial members: waiting to be added");
-                return Ok(());
-            }
             Some(&first) if first != self.id => {
                 tracing::info!(
                     node_id = self.id,
@@ -207,6 +213,7 @@ impl<M: Machine> RaftNode<M> {
                 );
                 return Ok(());
             }
+            None => return Ok(()),
             Some(_) => {}
         }
         let members: BTreeMap<NodeId, BasicNode> = self
@@ -261,6 +268,7 @@ impl<M: Machine> Clone for RaftNode<M> {
             contact: Arc::clone(&self.contact),
             transport: Arc::clone(&self.transport),
             metrics: self.metrics.clone(),
+            admitted: Arc::clone(&self.admitted),
         }
     }
 }

@@ -91,6 +91,102 @@ impl<M: Machine> RaftGrpc<M> {
         Ok(index)
     }
 
+    /// Refuses a Raft call while this node, started with an empty store, is not admitted
+    /// (see [`crate::node`]'s admission): to the cluster it is down.
+    fn admitted(&self) -> Result<(), Status> {
+        if self.node.is_admitted() {
+            Ok(())
+        } else {
+            Err(Status::unavailable(format!(
+                "node {} started with an empty store and is not admitted to the cluster yet",
+                self.node.id()
+            )))
+        }
+    }
+
+    /// What an empty node asks of each initial member (see the proto).
+    fn probe(&self, request: &pb::ProbeRequest) -> pb::ProbeResponse {
+        let metrics = self.node.metrics();
+        pb::ProbeResponse {
+            history: metrics.last_log_index.is_some_and(|i| i > 0)
+                || metrics.snapshot_index.is_some()
+                || metrics.purged_index.is_some(),
+            asker_is_voter: metrics.voters.contains(&request.node_id),
+        }
+    }
+
+    /// Re-admits an empty node on the leader; a member that is not the leader passes the
+    /// request on to it once (see the proto).
+    async fn rejoin(&self, request: pb::RejoinRequest) -> Result<pb::RejoinResponse, Status> {
+        let id = request.node_id;
+        if id == 0 {
+            return Err(Status::invalid_argument("node_id must be at least 1"));
+        }
+        let metrics = self.node.metrics();
+        if metrics.leader != Some(metrics.node_id) {
+            return match (metrics.leader, metrics.leader_addr) {
+                (Some(leader), Some(leader_addr)) if !request.forwarded => {
+                    let passed_on = pb::RejoinRequest {
+                        forwarded: true,
+                        ..request
+                    };
+                    self.node.call_rejoin(leader, &leader_addr, passed_on).await
+                }
+                (_, leader) => Err(AdminError::NotLeader { leader }.into()),
+            };
+        }
+        if id == metrics.node_id {
+            return Err(Status::invalid_argument(
+                "the leader does not rejoin itself",
+            ));
+        }
+        // A quorum confirms this node still leads; the asker refuses Raft calls until it is
+        // re-admitted, so it is not part of that quorum.
+        let commit_index = self.read_index().await?;
+        let metrics = self.node.metrics();
+        if !metrics.members.contains_key(&id) {
+            return Ok(pb::RejoinResponse {
+                member: false,
+                demoted: false,
+                commit_index,
+            });
+        }
+        if request.promote {
+            if !metrics.voters.contains(&id) {
+                let index = self.node.promote(id).await?;
+                tracing::info!(
+                    node_id = id,
+                    log_index = index,
+                    "re-admitted node is a voter again"
+                );
+            }
+            return Ok(pb::RejoinResponse {
+                member: true,
+                demoted: false,
+                commit_index,
+            });
+        }
+        let demoted = metrics.voters.contains(&id)
+            || metrics
+                .joint_voters
+                .as_ref()
+                .is_some_and(|voters| voters.contains(&id));
+        if demoted {
+            let index = self.node.demote(id).await?;
+            tracing::warn!(
+                node_id = id,
+                log_index = index,
+                "a voter came back with an empty store: a learner until it caught up"
+            );
+        }
+        self.node.allow_revert(id).await?;
+        Ok(pb::RejoinResponse {
+            member: true,
+            demoted,
+            commit_index,
+        })
+    }
+
     /// The tonic service, with [`MAX_MESSAGE_BYTES`] as its message size limit both ways.
     pub fn into_server(self) -> RaftServiceServer<Self> {
         RaftServiceServer::new(self)
@@ -174,6 +270,7 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
         &self,
         request: tonic::Request<pb::AppendEntriesRequest>,
     ) -> Result<Response<pb::AppendEntriesResponse>, Status> {
+        self.admitted()?;
         let rpc = wire::decode(&request.into_inner().payload, "append-entries request")
             .map_err(ServiceError::Decode)?;
         let answer = self.node.raft.append_entries(rpc).await;
@@ -190,6 +287,7 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
         &self,
         request: tonic::Request<pb::VoteRequest>,
     ) -> Result<Response<pb::VoteResponse>, Status> {
+        self.admitted()?;
         let call: VoteCall = wire::decode(&request.into_inner().payload, "vote request")
             .map_err(ServiceError::Decode)?;
         let payload = match call {
@@ -215,6 +313,7 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
         &self,
         request: tonic::Request<Streaming<pb::InstallSnapshotRequest>>,
     ) -> Result<Response<pb::InstallSnapshotResponse>, Status> {
+        self.admitted()?;
         let payload = self.install(request.into_inner()).await?;
         Ok(Response::new(pb::InstallSnapshotResponse { payload }))
     }
@@ -254,6 +353,22 @@ impl<M: Machine> RaftService for RaftGrpc<M> {
     ) -> Result<Response<pb::JoinResponse>, Status> {
         let log_index = self.join(request.into_inner()).await?;
         Ok(Response::new(pb::JoinResponse { log_index }))
+    }
+
+    async fn probe(
+        &self,
+        request: tonic::Request<pb::ProbeRequest>,
+    ) -> Result<Response<pb::ProbeResponse>, Status> {
+        Ok(Response::new(RaftGrpc::probe(self, &request.into_inner())))
+    }
+
+    async fn rejoin(
+        &self,
+        request: tonic::Request<pb::RejoinRequest>,
+    ) -> Result<Response<pb::RejoinResponse>, Status> {
+        Ok(Response::new(
+            RaftGrpc::rejoin(self, request.into_inner()).await?,
+        ))
     }
 }
 
