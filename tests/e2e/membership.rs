@@ -63,6 +63,14 @@ async fn voters(node: &Running, root: &SigningCredentials) -> BTreeSet<u64> {
     m.voters.iter().map(|n| n.node_id).collect()
 }
 
+/// The voters, once no change is half-done (`None` during a joint configuration).
+async fn settled_voters(node: &Running, root: &SigningCredentials) -> Option<BTreeSet<u64>> {
+    let m = cluster_status(node, root).await.ok()?.membership?;
+    m.joint_voter_ids
+        .is_empty()
+        .then(|| m.voters.iter().map(|n| n.node_id).collect())
+}
+
 async fn add_learner(at: &Running, root: &SigningCredentials, new: &Running) {
     let id = new.node.config.node_id;
     retrying(&format!("add learner {id}"), || async {
@@ -516,13 +524,7 @@ async fn a_voter_whose_data_is_lost_rejoins_by_itself() {
         back.node.wait_revision(during).await.unwrap();
         nodes.push(back);
         let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let status = cluster_status(leader(&nodes).await, &root).await.unwrap();
-            let m = status.membership.unwrap();
-            let voters: BTreeSet<u64> = m.voters.iter().map(|n| n.node_id).collect();
-            if m.joint_voter_ids.is_empty() && voters == BTreeSet::from([1, 2, 3]) {
-                break;
-            }
+        while settled_voters(leader(&nodes).await, &root).await != Some(BTreeSet::from([1, 2, 3])) {
             assert!(
                 Instant::now() < deadline,
                 "node {lost_id} is not a voter again"
@@ -549,6 +551,61 @@ async fn a_voter_whose_data_is_lost_rejoins_by_itself() {
             );
         }
     }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+/// A node that lost its data and restarts on the way back, once a learner, still becomes a
+/// voter again: what it is owed is kept in `raft/rejoin-as-voter` of its data directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_learner_owed_its_vote_back_is_promoted_after_a_restart() {
+    let TestCluster {
+        mut nodes,
+        configs,
+        root,
+        dirs: _dirs,
+    } = start_cluster(3, |_| {}).await.unwrap();
+    let lead = leader(&nodes).await.node.config.node_id;
+    let id = (1..=3).find(|&i| i != lead).unwrap();
+    let others: Vec<u64> = (1..=3).filter(|&i| i != id).collect();
+    retrying("demote", || async {
+        cluster(leader(&nodes).await, &root)
+            .await
+            .unwrap()
+            .change_membership(pb::ChangeMembershipRequest {
+                voters: others.clone(),
+                retain: true,
+                idempotency_key: String::new(),
+            })
+            .await
+    })
+    .await;
+    let at = nodes
+        .iter()
+        .position(|n| n.node.config.node_id == id)
+        .unwrap();
+    let node = nodes.remove(at);
+    let config = node.node.config.clone();
+    node.shutdown().await;
+    std::fs::write(config.data_dir.join("raft").join("rejoin-as-voter"), b"").unwrap();
+    let back = iamd_tests::start(configs[usize::try_from(id).unwrap() - 1].clone())
+        .await
+        .unwrap();
+    nodes.push(back);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while settled_voters(leader(&nodes).await, &root).await != Some(BTreeSet::from([1, 2, 3])) {
+        assert!(Instant::now() < deadline, "node {id} is not a voter again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !config
+            .data_dir
+            .join("raft")
+            .join("rejoin-as-voter")
+            .exists(),
+        "the note is removed once it is a voter"
+    );
     for node in nodes {
         node.shutdown().await;
     }

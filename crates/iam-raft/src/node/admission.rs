@@ -9,19 +9,26 @@
 //! (appends, votes, snapshots: [`RaftNode::is_admitted`]) until one of two things is known:
 //!
 //! - **A new cluster.** Enough of the other initial members answer `Probe` without
-//!   history (no entry after the initial membership, no snapshot) that no committed entry
-//!   can exist: a committed entry is held by a majority, so by all but one of its members
-//!   other than the asker (`n - majority + 1` of them; every other member of a cluster of
-//!   three). The node is admitted, and the first initial member initializes the cluster.
+//!   history (no entry after the initial membership, no snapshot, no vote but the
+//!   initializer's for itself) that no committed entry can exist: a committed entry is held
+//!   by a majority, so by at least `majority - 1` members other than the asker, and
+//!   `n - majority + 1` answers from the others (every other member of a cluster of three,
+//!   three of the other four of five) include one of them. The node is admitted, and the
+//!   first initial member initializes the cluster.
 //! - **Re-admitted by the leader.** When someone has history, the node asks the leader
 //!   (`Rejoin`). The leader confirms its leadership with a quorum that cannot include the
 //!   node (it refuses Raft calls), turns it from a voter into a learner (a learner's
 //!   acknowledgements and votes count for nothing), lets its replication to the node
 //!   start again from nothing, and answers its commit index. The node is admitted as a
-//!   learner, catches up, applies that index, and asks to be made a voter again. A node
-//!   that is not a member is told so and admitted: it has nothing to forget.
+//!   learner, catches up (a read index from the leader, applied), and asks to be made a
+//!   voter again. A node that is not a member is told so and admitted: it has nothing to
+//!   forget.
 //!
-//! While it waits the node is, to the others, a node that is down.
+//! While it waits the node is, to the others, a node that is down. That it must become a
+//! voter again is kept in a file of its data directory ([`REJOIN_AS_VOTER`]), written
+//! before it asks and removed once it is a voter, so a lost answer or a restart on the way
+//! does not leave it a learner. It asks the initial members only: a node whose initial
+//! members have all left the cluster waits (and says so) until one is reachable.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -34,6 +41,10 @@ use openraft::async_runtime::watch::WatchReceiver;
 use super::{AdminError, RaftNode};
 use crate::limits::FORWARD_TIMEOUT;
 use crate::service::leader_of;
+
+/// The file, in the data directory, that says this node was a voter before it lost its
+/// data and is to become one again.
+pub(crate) const REJOIN_AS_VOTER: &str = "rejoin-as-voter";
 
 /// How long a `Probe` may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -62,18 +73,51 @@ impl<M: Machine> RaftNode<M> {
 
     /// Waits `pause`, or less if the node stops; whether it stopped.
     async fn pause_unless_stopped(&self, pause: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + pause;
-        while tokio::time::Instant::now() < deadline {
-            if self.is_stopped() {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50).min(pause)).await;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => self.is_stopped(),
+            () = self.until_stopped() => true,
         }
-        self.is_stopped()
     }
 
-    /// Runs until this empty node is admitted (or stops), then, when the leader made a
-    /// learner of it, until it is a voter again.
+    /// Completes once the node stopped.
+    async fn until_stopped(&self) {
+        while !self.is_stopped() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Asks the leader for re-admission (or promotion), unless the node stops first.
+    async fn rejoin_unless_stopped(
+        &self,
+        promote: bool,
+    ) -> Option<Result<RejoinResponse, AdminError>> {
+        tokio::select! {
+            answer = self.request_rejoin(promote) => Some(answer),
+            () = self.until_stopped() => None,
+        }
+    }
+
+    fn marker(&self) -> std::path::PathBuf {
+        self.data_dir.join(REJOIN_AS_VOTER)
+    }
+
+    /// Notes, durably, that this node is to become a voter again.
+    fn mark_rejoin_as_voter(&self) {
+        let marker = self.marker();
+        let written = std::fs::File::create(&marker).and_then(|f| f.sync_all());
+        if let Err(e) = written {
+            tracing::error!(
+                node_id = self.id,
+                path = %marker.display(),
+                error = %e,
+                "cannot note that this node is to become a voter again: promote it by hand \
+                 once it caught up"
+            );
+        }
+    }
+
+    /// Runs until this empty node is admitted (or stops), then, when it was a voter, until
+    /// it is a voter again.
     pub(crate) async fn admit(self) {
         let others: Vec<(NodeId, String)> = self
             .seeds
@@ -96,20 +140,19 @@ impl<M: Machine> RaftNode<M> {
             }
         };
         let rejoined = loop {
-            if self.is_stopped() {
-                return;
-            }
-            let mut history = false;
-            let mut answered = 0;
             let probes = others
                 .iter()
                 .map(|(id, addr)| self.call_probe(*id, addr))
                 .collect::<Vec<_>>();
-            for answer in futures_util::future::join_all(probes).await {
-                if let Ok(answer) = answer {
-                    answered += 1;
-                    history |= answer.history;
-                }
+            let answers = tokio::select! {
+                answers = futures_util::future::join_all(probes) => answers,
+                () = self.until_stopped() => return,
+            };
+            let (mut history, mut answered, mut was_voter) = (false, 0, false);
+            for answer in answers.into_iter().flatten() {
+                answered += 1;
+                history |= answer.history;
+                was_voter |= answer.asker_is_voter;
             }
             if initial_member && !history && answered >= needed {
                 self.admitted.store(true, Ordering::Release);
@@ -124,9 +167,13 @@ impl<M: Machine> RaftNode<M> {
                 return;
             }
             if history || !initial_member {
-                match self.request_rejoin(false).await {
-                    Ok(answer) => break answer,
-                    Err(e) => warn(&format!("the leader did not re-admit it yet: {e}")),
+                if was_voter {
+                    self.mark_rejoin_as_voter();
+                }
+                match self.rejoin_unless_stopped(false).await {
+                    None => return,
+                    Some(Ok(answer)) => break answer,
+                    Some(Err(e)) => warn(&format!("the leader did not re-admit it yet: {e}")),
                 }
             } else {
                 warn(&format!(
@@ -139,45 +186,73 @@ impl<M: Machine> RaftNode<M> {
                 return;
             }
         };
+        if rejoined.demoted {
+            self.mark_rejoin_as_voter();
+        }
         self.admitted.store(true, Ordering::Release);
         if !rejoined.member {
+            let _gone = std::fs::remove_file(self.marker());
             tracing::info!(
                 node_id = self.id,
                 "empty store, and not a member of the cluster: nothing to forget"
             );
             return;
         }
-        tracing::warn!(
-            node_id = self.id,
-            demoted = rejoined.demoted,
-            commit_index = rejoined.commit_index,
-            "re-admitted after losing its data: a learner until it caught up"
-        );
         if rejoined.demoted {
-            self.promote_when_caught_up(rejoined.commit_index).await;
+            tracing::warn!(
+                node_id = self.id,
+                commit_index = rejoined.commit_index,
+                "a voter that lost its data: re-admitted as a learner until it caught up"
+            );
+        } else {
+            tracing::info!(
+                node_id = self.id,
+                commit_index = rejoined.commit_index,
+                "re-admitted with an empty store: the leader replicates to it from the start"
+            );
         }
+        self.promote_if_marked().await;
     }
 
-    /// Once this learner applied `index`, asks the leader to make it a voter again.
-    async fn promote_when_caught_up(&self, index: u64) {
+    /// When this node is to become a voter again ([`REJOIN_AS_VOTER`]): once it caught up
+    /// (a read index from the leader, applied), asks the leader to make it a voter, until
+    /// it is one or the node stops. Runs at start too, for a node that restarted on the
+    /// way.
+    pub(crate) async fn promote_if_marked(&self) {
+        if !self.marker().exists() {
+            return;
+        }
         let mut warned: Option<Instant> = None;
         loop {
-            if self.is_stopped() {
-                return;
-            }
-            let applied = self.metrics().applied_index.unwrap_or(0);
-            if applied >= index {
-                match self.request_rejoin(true).await {
-                    Ok(_) => {
+            let caught_up = tokio::select! {
+                read = self.linearizable_barrier(FORWARD_TIMEOUT) => read,
+                () = self.until_stopped() => return,
+            };
+            let outcome = match caught_up {
+                Ok(_) => match self.rejoin_unless_stopped(true).await {
+                    None => return,
+                    Some(answer) => answer,
+                },
+                Err(e) => Err(AdminError::Rejected(format!("not caught up yet: {e}"))),
+            };
+            match outcome {
+                Ok(answer) => {
+                    let _gone = std::fs::remove_file(self.marker());
+                    if answer.member {
                         tracing::info!(node_id = self.id, "a voter again");
-                        return;
+                    } else {
+                        tracing::warn!(
+                            node_id = self.id,
+                            "no longer a member of the cluster: not made a voter again"
+                        );
                     }
-                    Err(e) if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) => {
-                        warned = Some(Instant::now());
-                        tracing::warn!(node_id = self.id, error = %e, "not a voter again yet");
-                    }
-                    Err(_) => {}
+                    return;
                 }
+                Err(e) if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) => {
+                    warned = Some(Instant::now());
+                    tracing::warn!(node_id = self.id, error = %e, "not a voter again yet");
+                }
+                Err(_) => {}
             }
             if self.pause_unless_stopped(ASK_EVERY).await {
                 return;

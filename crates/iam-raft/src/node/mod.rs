@@ -70,6 +70,8 @@ pub struct RaftNode<M: Machine> {
     metrics: openraft::type_config::alias::WatchReceiverOf<TypeConfig, RaftMetrics<TypeConfig>>,
     /// Whether this node takes part in the Raft (see [`admission`]).
     admitted: Arc<AtomicBool>,
+    /// Where its storage lives (and [`admission::REJOIN_AS_VOTER`]).
+    data_dir: Arc<Path>,
 }
 
 impl<M: Machine> RaftNode<M> {
@@ -136,15 +138,24 @@ impl<M: Machine> RaftNode<M> {
             contact: Arc::new(LeaderContact::new()),
             transport: Arc::new(transport),
             admitted: Arc::new(AtomicBool::new(admitted)),
+            data_dir: Arc::from(data_dir),
         };
         if initialized {
             tracing::info!(node_id = id, "raft state found: rejoining the cluster");
+            // Restarted before it was made a voter again after losing its data.
+            let again = node.clone();
+            tokio::spawn(async move { again.promote_if_marked().await });
         } else if admitted {
             tracing::info!(node_id = id, "no initial members: waiting to be added");
         } else {
             tokio::spawn(node.clone().admit());
         }
         Ok(node)
+    }
+
+    /// The initial member that initializes a new cluster: the one with the smallest id.
+    pub(crate) fn initializer(&self) -> Option<NodeId> {
+        self.seeds.keys().next().copied()
     }
 
     /// This node's id.
@@ -269,6 +280,7 @@ impl<M: Machine> Clone for RaftNode<M> {
             transport: Arc::clone(&self.transport),
             metrics: self.metrics.clone(),
             admitted: Arc::clone(&self.admitted),
+            data_dir: Arc::clone(&self.data_dir),
         }
     }
 }

@@ -13,6 +13,7 @@ use iam_api::internal as pb;
 use iam_api::internal::raft_service_server::{RaftService, RaftServiceServer};
 use iam_store::Machine;
 use iam_store::raft::{Request, TypeConfig};
+use openraft::async_runtime::watch::WatchReceiver;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::raft::AppendEntriesResponse;
 use tonic::{Response, Status, Streaming};
@@ -107,10 +108,18 @@ impl<M: Machine> RaftGrpc<M> {
     /// What an empty node asks of each initial member (see the proto).
     fn probe(&self, request: &pb::ProbeRequest) -> pb::ProbeResponse {
         let metrics = self.node.metrics();
+        let vote = self.node.raft.metrics().borrow_watched().vote;
+        // Any vote but the initializer's own means an election took place: a node that is
+        // not admitted refuses vote requests, and before the first election only the
+        // initializer campaigns, for itself.
+        let initializer_for_itself = self.node.initializer() == Some(metrics.node_id)
+            && vote.leader_id.node_id == metrics.node_id;
+        let voted = vote.leader_id.term > 0 && !initializer_for_itself;
         pb::ProbeResponse {
             history: metrics.last_log_index.is_some_and(|i| i > 0)
                 || metrics.snapshot_index.is_some()
-                || metrics.purged_index.is_some(),
+                || metrics.purged_index.is_some()
+                || voted,
             asker_is_voter: metrics.voters.contains(&request.node_id),
         }
     }
