@@ -61,8 +61,9 @@ def test_single_node_container(image, tmp_path):
 
 
 def test_sigterm_stops_a_node_still_waiting_for_its_majority(image, cluster_key):
-    """Node 1 of three, started alone, waits for its majority; `docker stop` (SIGTERM to
-    PID 1, which ignores signals it has no handler for) ends it at once, not by SIGKILL."""
+    """Node 1 of three, started alone, waits for the others (with an empty store it forms a
+    new cluster only once the other initial members answer); `docker stop` (SIGTERM to PID
+    1, which ignores signals it has no handler for) ends it at once, not by SIGKILL."""
     name = f"iamd-test-{uuid.uuid4().hex[:8]}"
     try:
         run(
@@ -73,8 +74,9 @@ def test_sigterm_stops_a_node_still_waiting_for_its_majority(image, cluster_key)
             image,
         )
         eventually(
-            "node 1 waiting for its majority",
-            lambda: "cluster initialized" in run("docker", "logs", name).stdout,
+            "node 1 waiting for the other members",
+            lambda: "not taking part in the cluster until admitted"
+            in run("docker", "logs", name).stdout,
         )
         run("docker", "stop", "--time", "30", name, timeout=60)
         state = json.loads(run("docker", "inspect", name).stdout)[0]["State"]
