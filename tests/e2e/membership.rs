@@ -610,3 +610,90 @@ async fn a_learner_owed_its_vote_back_is_promoted_after_a_restart() {
         node.shutdown().await;
     }
 }
+
+/// Why an emptied voter must take no part: node 3 leads, node 2 is down while a write is
+/// committed by nodes 3 and 1, then node 1 loses its data and node 3 goes down. Nodes 2
+/// (behind) and 1 (empty) together are a majority; had node 1 voted as if it remembered
+/// nothing, node 2 would lead without the committed write. Node 1 refuses to vote until
+/// the leader re-admits it, so nobody leads until node 3 is back, and then every write is
+/// everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_emptied_voter_cannot_help_elect_a_leader_without_committed_writes() {
+    let TestCluster {
+        mut nodes,
+        configs,
+        root,
+        dirs,
+    } = start_cluster(3, |_| {}).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while leader(&nodes).await.node.config.node_id != 3 {
+        let _asked = leader(&nodes).await.node.raft.transfer_leader(3).await;
+        assert!(Instant::now() < deadline, "node 3 never led");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    create_user(leader(&nodes).await, &root, "before").await;
+    let take = |nodes: &mut Vec<Running>, id: u64| {
+        let at = nodes
+            .iter()
+            .position(|n| n.node.config.node_id == id)
+            .unwrap();
+        nodes.remove(at)
+    };
+    take(&mut nodes, 2).shutdown().await;
+    let committed = create_user(leader(&nodes).await, &root, "while-2-down").await;
+    let one = take(&mut nodes, 1);
+    one.node.wait_revision(committed).await.unwrap();
+    one.shutdown().await;
+    for entry in std::fs::read_dir(dirs[0].path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else if !path.ends_with("shared-cluster.key") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    take(&mut nodes, 3).shutdown().await;
+    assert!(nodes.is_empty());
+
+    let two = iamd_tests::start(configs[1].clone()).await.unwrap();
+    // The first member's start returns once it caught up with a leader.
+    let one = tokio::spawn(iamd_tests::start(configs[0].clone()));
+    let quiet = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < quiet {
+        let m = two.node.raft.metrics();
+        assert_ne!(
+            m.leader,
+            Some(2),
+            "node 2 leads without the committed write, elected by an emptied node"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!one.is_finished(), "node 1 cannot have been admitted");
+
+    let three = iamd_tests::start(configs[2].clone()).await.unwrap();
+    let one = tokio::time::timeout(Duration::from_secs(60), one)
+        .await
+        .expect("node 1 re-admitted once node 3 was back")
+        .unwrap()
+        .unwrap();
+    let nodes = vec![one, two, three];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while settled_voters(leader(&nodes).await, &root).await != Some(BTreeSet::from([1, 2, 3])) {
+        assert!(Instant::now() < deadline, "node 1 is not a voter again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = create_user(leader(&nodes).await, &root, "after").await;
+    for node in &nodes {
+        node.node.wait_revision(after).await.unwrap();
+        for name in ["before", "while-2-down", "after"] {
+            assert!(
+                has_user(node, name),
+                "{name} on {}",
+                node.node.config.node_id
+            );
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
