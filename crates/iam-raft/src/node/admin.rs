@@ -15,6 +15,7 @@ use openraft::{BasicNode, ChangeMembers};
 
 use super::{AdminError, RaftNode};
 use crate::addressee::is_misaddressed;
+use crate::channels::PeerService;
 use crate::limits::FORWARD_TIMEOUT;
 use crate::service::leader_of;
 
@@ -111,17 +112,7 @@ impl<M: Machine> RaftNode<M> {
                 Ok(index) => return Ok(index),
                 Err(status) => status,
             };
-            let error = match status.code() {
-                tonic::Code::FailedPrecondition | tonic::Code::InvalidArgument => {
-                    AdminError::Rejected(format!(
-                        "member {id} at `{addr}` refused: {}",
-                        status.message()
-                    ))
-                }
-                _ => AdminError::NotLeader {
-                    leader: leader_of(&status),
-                },
-            };
+            let error = peer_error(&status, id, addr);
             let telling = |e: &AdminError| match e {
                 AdminError::Rejected(_) => 2,
                 AdminError::NotLeader { leader: Some(_) } => 1,
@@ -145,15 +136,40 @@ impl<M: Machine> RaftNode<M> {
         addr: &str,
         request: JoinRequest,
     ) -> Result<u64, tonic::Status> {
-        let mut service = self.channels.client(target, addr).map_err(|e| {
+        self.call_peer(
+            target,
+            addr,
+            request,
+            FORWARD_TIMEOUT,
+            |mut s, r| async move { s.join(r).await },
+        )
+        .await
+        .map(|answer| answer.log_index)
+    }
+
+    /// Calls `rpc` of node `target` at `addr` with `request`, bounded by `timeout` as the
+    /// call's deadline and here; an unusable address or no answer in time is `UNAVAILABLE`.
+    pub(crate) async fn call_peer<Q, A, F, Fut>(
+        &self,
+        target: NodeId,
+        addr: &str,
+        request: Q,
+        timeout: std::time::Duration,
+        rpc: F,
+    ) -> Result<A, tonic::Status>
+    where
+        F: FnOnce(PeerService, tonic::Request<Q>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<A>, tonic::Status>>,
+    {
+        let service = self.channels.client(target, addr).map_err(|e| {
             tonic::Status::unavailable(format!("the address `{addr}` is unusable: {e}"))
         })?;
         let mut request = tonic::Request::new(request);
-        request.set_timeout(FORWARD_TIMEOUT);
-        match tokio::time::timeout(FORWARD_TIMEOUT, service.join(request)).await {
-            Ok(answer) => answer.map(|a| a.into_inner().log_index),
+        request.set_timeout(timeout);
+        match tokio::time::timeout(timeout, rpc(service, request)).await {
+            Ok(answer) => answer.map(tonic::Response::into_inner),
             Err(_elapsed) => Err(tonic::Status::unavailable(format!(
-                "node {target} at `{addr}` did not answer in {FORWARD_TIMEOUT:?}"
+                "node {target} at `{addr}` did not answer in {timeout:?}"
             ))),
         }
     }
@@ -271,5 +287,18 @@ impl<M: Machine> RaftNode<M> {
             }
             Err(RaftError::Fatal(fatal)) => Err(AdminError::Stopped(fatal.to_string())),
         }
+    }
+}
+
+/// What a member's answer to a request passed on to the leader (`Join`, `Rejoin`) means: a
+/// refusal, or no leader (the one it knows, if any).
+pub(crate) fn peer_error(status: &tonic::Status, id: NodeId, addr: &str) -> AdminError {
+    match status.code() {
+        tonic::Code::FailedPrecondition | tonic::Code::InvalidArgument => AdminError::Rejected(
+            format!("member {id} at `{addr}` refused: {}", status.message()),
+        ),
+        _ => AdminError::NotLeader {
+            leader: leader_of(status),
+        },
     }
 }

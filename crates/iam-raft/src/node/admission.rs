@@ -38,9 +38,9 @@ use iam_store::Machine;
 use iam_store::raft::NodeId;
 use openraft::async_runtime::watch::WatchReceiver;
 
+use super::admin::peer_error;
 use super::{AdminError, RaftNode};
 use crate::limits::FORWARD_TIMEOUT;
-use crate::service::leader_of;
 
 /// The file, in the data directory, that says this node was a voter before it lost its
 /// data and is to become one again.
@@ -262,17 +262,15 @@ impl<M: Machine> RaftNode<M> {
 
     /// `RaftService/Probe` of node `target` at `addr`.
     async fn call_probe(&self, target: NodeId, addr: &str) -> Result<ProbeResponse, tonic::Status> {
-        let mut service = self.channels.client(target, addr).map_err(|e| {
-            tonic::Status::unavailable(format!("the address `{addr}` is unusable: {e}"))
-        })?;
-        let mut request = tonic::Request::new(ProbeRequest { node_id: self.id });
-        request.set_timeout(PROBE_TIMEOUT);
-        match tokio::time::timeout(PROBE_TIMEOUT, service.probe(request)).await {
-            Ok(answer) => answer.map(tonic::Response::into_inner),
-            Err(_elapsed) => Err(tonic::Status::unavailable(format!(
-                "node {target} at `{addr}` did not answer in {PROBE_TIMEOUT:?}"
-            ))),
-        }
+        let request = ProbeRequest { node_id: self.id };
+        self.call_peer(
+            target,
+            addr,
+            request,
+            PROBE_TIMEOUT,
+            |mut s, r| async move { s.probe(r).await },
+        )
+        .await
     }
 
     /// Asks the leader, through each initial member in turn, to re-admit this node (or,
@@ -287,16 +285,7 @@ impl<M: Machine> RaftNode<M> {
             };
             match self.call_rejoin(id, addr, request).await {
                 Ok(answer) => return Ok(answer),
-                Err(status) => {
-                    last = match status.code() {
-                        tonic::Code::FailedPrecondition | tonic::Code::InvalidArgument => {
-                            AdminError::Rejected(status.message().to_owned())
-                        }
-                        _ => AdminError::NotLeader {
-                            leader: leader_of(&status),
-                        },
-                    };
-                }
+                Err(status) => last = peer_error(&status, id, addr),
             }
         }
         Err(last)
@@ -309,20 +298,16 @@ impl<M: Machine> RaftNode<M> {
         addr: &str,
         request: RejoinRequest,
     ) -> Result<RejoinResponse, tonic::Status> {
-        let mut service = self.channels.client(target, addr).map_err(|e| {
-            tonic::Status::unavailable(format!("the address `{addr}` is unusable: {e}"))
-        })?;
         // Confirming leadership and changing the membership may take two rounds of
         // replication, each bounded by the forward timeout.
-        let timeout = FORWARD_TIMEOUT * 3;
-        let mut request = tonic::Request::new(request);
-        request.set_timeout(timeout);
-        match tokio::time::timeout(timeout, service.rejoin(request)).await {
-            Ok(answer) => answer.map(tonic::Response::into_inner),
-            Err(_elapsed) => Err(tonic::Status::unavailable(format!(
-                "node {target} at `{addr}` did not answer in {timeout:?}"
-            ))),
-        }
+        self.call_peer(
+            target,
+            addr,
+            request,
+            FORWARD_TIMEOUT * 3,
+            |mut s, r| async move { s.rejoin(r).await },
+        )
+        .await
     }
 
     /// Removes voter `id` from the voters, keeping it as a learner (on the leader).

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use iam_api::internal as pb;
 use iam_api::internal::raft_service_server::{RaftService, RaftServiceServer};
 use iam_store::Machine;
-use iam_store::raft::{Request, TypeConfig};
+use iam_store::raft::{NodeId, Request, TypeConfig};
 use openraft::async_runtime::watch::WatchReceiver;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::raft::AppendEntriesResponse;
@@ -23,8 +23,8 @@ pub(crate) use errors::{leader_of, with_leader};
 use snapshot::Assembly;
 
 use crate::limits::{FORWARD_TIMEOUT, MAX_MESSAGE_BYTES};
-use crate::node::RaftNode;
 use crate::node::local_read_index;
+use crate::node::{NodeMetrics, RaftNode};
 use crate::propose;
 use crate::wire::{self, Forwarded, TransferAnswer, VoteCall};
 use crate::{AdminError, ReadError};
@@ -58,17 +58,12 @@ impl<M: Machine> RaftGrpc<M> {
             )));
         }
         let metrics = self.node.metrics();
-        if metrics.leader != Some(metrics.node_id) {
-            return match (metrics.leader, metrics.leader_addr) {
-                (Some(leader), Some(leader_addr)) if !request.forwarded => {
-                    let passed_on = pb::JoinRequest {
-                        forwarded: true,
-                        ..request
-                    };
-                    self.node.call_join(leader, &leader_addr, passed_on).await
-                }
-                (_, leader) => Err(AdminError::NotLeader { leader }.into()),
+        if let Some((leader, leader_addr)) = leader_to_pass_on_to(&metrics, request.forwarded)? {
+            let passed_on = pb::JoinRequest {
+                forwarded: true,
+                ..request
             };
+            return self.node.call_join(leader, &leader_addr, passed_on).await;
         }
         // Asked again (an answer lost, a restart): the same success, once committed.
         if metrics.members.get(&id).map(String::as_str) == Some(addr) {
@@ -132,17 +127,12 @@ impl<M: Machine> RaftGrpc<M> {
             return Err(Status::invalid_argument("node_id must be at least 1"));
         }
         let metrics = self.node.metrics();
-        if metrics.leader != Some(metrics.node_id) {
-            return match (metrics.leader, metrics.leader_addr) {
-                (Some(leader), Some(leader_addr)) if !request.forwarded => {
-                    let passed_on = pb::RejoinRequest {
-                        forwarded: true,
-                        ..request
-                    };
-                    self.node.call_rejoin(leader, &leader_addr, passed_on).await
-                }
-                (_, leader) => Err(AdminError::NotLeader { leader }.into()),
+        if let Some((leader, leader_addr)) = leader_to_pass_on_to(&metrics, request.forwarded)? {
+            let passed_on = pb::RejoinRequest {
+                forwarded: true,
+                ..request
             };
+            return self.node.call_rejoin(leader, &leader_addr, passed_on).await;
         }
         if id == metrics.node_id {
             return Err(Status::invalid_argument(
@@ -270,6 +260,25 @@ impl<M: Machine> RaftGrpc<M> {
             .map_err(RaftError::Fatal);
         tracing::info!(bytes, ok = answer.is_ok(), "snapshot received");
         wire::encode(&answer, "install-snapshot response").map_err(ServiceError::Encode)
+    }
+}
+
+/// Where a request that only the leader answers (`Join`, `Rejoin`) goes: `None` when this
+/// node leads; the leader when it does not and the request was not passed on already
+/// (passed on at most once); otherwise `UNAVAILABLE` naming the leader it knows.
+fn leader_to_pass_on_to(
+    metrics: &NodeMetrics,
+    forwarded: bool,
+) -> Result<Option<(NodeId, String)>, Status> {
+    if metrics.leader == Some(metrics.node_id) {
+        return Ok(None);
+    }
+    match (metrics.leader, &metrics.leader_addr) {
+        (Some(leader), Some(addr)) if !forwarded => Ok(Some((leader, addr.clone()))),
+        (_, leader) => Err(AdminError::NotLeader {
+            leader: leader.clone(),
+        }
+        .into()),
     }
 }
 
