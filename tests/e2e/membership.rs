@@ -71,6 +71,48 @@ async fn settled_voters(node: &Running, root: &SigningCredentials) -> Option<BTr
         .then(|| m.voters.iter().map(|n| n.node_id).collect())
 }
 
+/// Waits (at most 30 s) until the voters are `wanted`, with no change half-done.
+async fn wait_for_voters(nodes: &[Running], root: &SigningCredentials, wanted: &[u64], what: &str) {
+    let wanted: BTreeSet<u64> = wanted.iter().copied().collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while settled_voters(leader(nodes).await, root).await.as_ref() != Some(&wanted) {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Hands leadership to node `id` (at most 30 s).
+async fn make_lead(nodes: &[Running], id: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while leader(nodes).await.node.config.node_id != id {
+        let _asked = leader(nodes).await.node.raft.transfer_leader(id).await;
+        assert!(Instant::now() < deadline, "node {id} never led");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Takes node `id` out of `nodes`.
+fn take(nodes: &mut Vec<Running>, id: u64) -> Running {
+    let at = nodes
+        .iter()
+        .position(|n| n.node.config.node_id == id)
+        .unwrap();
+    nodes.remove(at)
+}
+
+/// Empties a stopped node's data directory, as a lost volume would (the test cluster's
+/// shared key, kept in the first directory, stays).
+fn wipe(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else if !path.ends_with("shared-cluster.key") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+}
+
 async fn add_learner(at: &Running, root: &SigningCredentials, new: &Running) {
     let id = new.node.config.node_id;
     retrying(&format!("add learner {id}"), || async {
@@ -439,14 +481,7 @@ async fn a_voter_whose_data_is_lost_is_removed_and_added_back() {
 
     // Its volume is gone: an empty data directory under the same id and address.
     let dir = dirs[usize::try_from(lost_id).unwrap() - 1].path();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).unwrap();
-        } else if !path.ends_with("shared-cluster.key") {
-            std::fs::remove_file(&path).unwrap();
-        }
-    }
+    wipe(dir);
     let config = configs[usize::try_from(lost_id).unwrap() - 1].clone();
     let back = iamd_tests::start(config).await.unwrap();
     add_learner(leader(&nodes).await, &root, &back).await;
@@ -491,29 +526,12 @@ async fn a_voter_whose_data_is_lost_rejoins_by_itself() {
         dirs,
     } = start_cluster(3, |_| {}).await.unwrap();
     // Node 3 leads, so that nodes 1 (the first member) and 2 can lose their data.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while leader(&nodes).await.node.config.node_id != 3 {
-        let _asked = leader(&nodes).await.node.raft.transfer_leader(3).await;
-        assert!(Instant::now() < deadline, "node 3 never led");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    make_lead(&nodes, 3).await;
     create_user(leader(&nodes).await, &root, "before-loss").await;
     for lost_id in [1u64, 2] {
-        let at = nodes
-            .iter()
-            .position(|n| n.node.config.node_id == lost_id)
-            .unwrap();
-        let lost = nodes.remove(at);
-        lost.shutdown().await;
+        take(&mut nodes, lost_id).shutdown().await;
         let dir = dirs[usize::try_from(lost_id).unwrap() - 1].path();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                std::fs::remove_dir_all(&path).unwrap();
-            } else if !path.ends_with("shared-cluster.key") {
-                std::fs::remove_file(&path).unwrap();
-            }
-        }
+        wipe(dir);
         let during = create_user(leader(&nodes).await, &root, &format!("without-{lost_id}")).await;
         let config = configs[usize::try_from(lost_id).unwrap() - 1].clone();
         let back = iamd_tests::start(config).await.unwrap();
@@ -523,14 +541,13 @@ async fn a_voter_whose_data_is_lost_rejoins_by_itself() {
         );
         back.node.wait_revision(during).await.unwrap();
         nodes.push(back);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while settled_voters(leader(&nodes).await, &root).await != Some(BTreeSet::from([1, 2, 3])) {
-            assert!(
-                Instant::now() < deadline,
-                "node {lost_id} is not a voter again"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for_voters(
+            &nodes,
+            &root,
+            &[1, 2, 3],
+            &format!("node {lost_id} is not a voter again"),
+        )
+        .await;
         let after = create_user(leader(&nodes).await, &root, &format!("after-{lost_id}")).await;
         for node in &nodes {
             node.node.wait_revision(after).await.unwrap();
@@ -581,11 +598,7 @@ async fn a_learner_owed_its_vote_back_is_promoted_after_a_restart() {
             .await
     })
     .await;
-    let at = nodes
-        .iter()
-        .position(|n| n.node.config.node_id == id)
-        .unwrap();
-    let node = nodes.remove(at);
+    let node = take(&mut nodes, id);
     let config = node.node.config.clone();
     node.shutdown().await;
     std::fs::write(config.data_dir.join("raft").join("rejoin-as-voter"), b"").unwrap();
@@ -593,11 +606,13 @@ async fn a_learner_owed_its_vote_back_is_promoted_after_a_restart() {
         .await
         .unwrap();
     nodes.push(back);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while settled_voters(leader(&nodes).await, &root).await != Some(BTreeSet::from([1, 2, 3])) {
-        assert!(Instant::now() < deadline, "node {id} is not a voter again");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_voters(
+        &nodes,
+        &root,
+        &[1, 2, 3],
+        &format!("node {id} is not a voter again"),
+    )
+    .await;
     assert!(
         !config
             .data_dir
@@ -625,33 +640,14 @@ async fn an_emptied_voter_cannot_help_elect_a_leader_without_committed_writes() 
         root,
         dirs,
     } = start_cluster(3, |_| {}).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while leader(&nodes).await.node.config.node_id != 3 {
-        let _asked = leader(&nodes).await.node.raft.transfer_leader(3).await;
-        assert!(Instant::now() < deadline, "node 3 never led");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    make_lead(&nodes, 3).await;
     create_user(leader(&nodes).await, &root, "before").await;
-    let take = |nodes: &mut Vec<Running>, id: u64| {
-        let at = nodes
-            .iter()
-            .position(|n| n.node.config.node_id == id)
-            .unwrap();
-        nodes.remove(at)
-    };
     take(&mut nodes, 2).shutdown().await;
     let committed = create_user(leader(&nodes).await, &root, "while-2-down").await;
     let one = take(&mut nodes, 1);
     one.node.wait_revision(committed).await.unwrap();
     one.shutdown().await;
-    for entry in std::fs::read_dir(dirs[0].path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).unwrap();
-        } else if !path.ends_with("shared-cluster.key") {
-            std::fs::remove_file(&path).unwrap();
-        }
-    }
+    wipe(dirs[0].path());
     take(&mut nodes, 3).shutdown().await;
     assert!(nodes.is_empty());
 
@@ -677,11 +673,7 @@ async fn an_emptied_voter_cannot_help_elect_a_leader_without_committed_writes() 
         .unwrap()
         .unwrap();
     let nodes = vec![one, two, three];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while settled_voters(leader(&nodes).await, &root).await != Some(BTreeSet::from([1, 2, 3])) {
-        assert!(Instant::now() < deadline, "node 1 is not a voter again");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_voters(&nodes, &root, &[1, 2, 3], "node 1 is not a voter again").await;
     let after = create_user(leader(&nodes).await, &root, "after").await;
     for node in &nodes {
         node.node.wait_revision(after).await.unwrap();
