@@ -187,6 +187,58 @@ async fn users_keys_and_self_authorization() {
         key.access_key_id, again.access_key_id,
         "a retried write is applied once"
     );
+    // --- the same key for another request is refused: no other user's key (and secret)
+    //     is answered, and nothing is applied
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "carol".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let reused = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "carol".into(),
+            idempotency_key: "alice-key-1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition, "{reused:?}");
+    assert!(
+        reused.message().contains("IdempotentParameterMismatch")
+            && !reused.message().contains(&key.secret_access_key),
+        "{reused:?}"
+    );
+    let reused = admin
+        .create_group(pb::CreateGroupRequest {
+            group_name: "quants".into(),
+            idempotency_key: "alice-key-1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition, "{reused:?}");
+    let carol_keys = admin
+        .list_access_keys(pb::ListAccessKeysRequest {
+            user_name: "carol".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(carol_keys.access_key_metadata.is_empty(), "{carol_keys:?}");
+    for bad in ["has space", "x".repeat(65).as_str(), "emoji-\u{1f600}"] {
+        let err = admin
+            .create_group(pb::CreateGroupRequest {
+                group_name: "quants".into(),
+                idempotency_key: bad.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{bad}");
+        assert!(err.message().contains("idempotency_key"), "{err:?}");
+    }
     let alice = SigningCredentials {
         access_key_id: key.access_key_id.clone(),
         secret_access_key: key.secret_access_key.clone(),
@@ -400,6 +452,82 @@ async fn the_trading_desk_scenario_decides_like_aws() {
         .extend(ctx(&[("aws:PrincipalTag/desk", "gamma")]));
     let err = gateway.authorize(forged).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_in_another_account_needs_its_resource_policy_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "quant".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let put = admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: "quant".into(),
+            policy_name: "AnyVenue".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"trading:PlaceOrder","Resource":"arn:aws:trading:*:*:venue/*"}]}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let quant = "arn:aws:iam::111111111111:user/quant";
+    let mut gateway = authz(&node, &root).await.unwrap();
+    let ask = |account: &str, resource_policy: &str, resource_account: &str| pb::AuthorizeRequest {
+        action: "trading:PlaceOrder".into(),
+        resource: format!("arn:aws:trading:eu-west-1:{account}:venue/binance"),
+        resource_policy: resource_policy.into(),
+        resource_account: resource_account.into(),
+        subject: principal(quant),
+        min_revision: put.revision,
+        ..Default::default()
+    };
+    let decide = |request: pb::AuthorizeRequest| {
+        let mut gateway = gateway.clone();
+        async move { gateway.authorize(request).await.unwrap().into_inner() }
+    };
+
+    // --- the subject's own account: its identity policy is enough
+    let own = decide(ask("111111111111", "", "")).await;
+    assert_eq!(own.decision, pb::Decision::Allowed as i32, "{own:?}");
+    // --- the ARN names another account: cross-account, and no resource policy allows
+    let other = decide(ask("222222222222", "", "")).await;
+    assert_eq!(
+        other.decision,
+        pb::Decision::ImplicitDeny as i32,
+        "the account in the resource's ARN owns it: {other:?}"
+    );
+    // --- the other account's resource policy grants the subject: allowed
+    let grant = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{quant}"}},"Action":"trading:PlaceOrder","Resource":"*"}}]}}"#
+    );
+    let granted = decide(ask("222222222222", &grant, "")).await;
+    assert_eq!(
+        granted.decision,
+        pb::Decision::Allowed as i32,
+        "{granted:?}"
+    );
+    // --- a given owner overrides the ARN's account
+    let stated = decide(ask("111111111111", "", "222222222222")).await;
+    assert_eq!(
+        stated.decision,
+        pb::Decision::ImplicitDeny as i32,
+        "{stated:?}"
+    );
+    // --- an owner that is not an account id is refused, naming the field
+    let err = gateway
+        .authorize(ask("111111111111", "", "2222"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("resource_account"), "{err:?}");
     node.shutdown().await;
 }
 
@@ -1011,5 +1139,392 @@ async fn roles_inline_policies_tags_boundaries_and_passwords_round_trip() {
         .await
         .unwrap_err();
     assert_eq!(huge.code(), Code::ResourceExhausted);
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn management_calls_set_the_context_keys_aws_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let tag = |key: &str, value: &str| pb::Tag {
+        key: key.into(),
+        value: value.into(),
+    };
+    let boundary = "arn:aws:iam::aws:policy/PowerUserAccess";
+    // The delegated administrator of the delta desk: AWS's usual guardrails, each on a key
+    // only the request can supply.
+    let delegate = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":"iam:CreateUser","Resource":"*",
+              "Condition":{{"StringEquals":{{"iam:PermissionsBoundary":"{boundary}"}}}}}},
+            {{"Effect":"Allow","Action":["iam:AttachUserPolicy","iam:PutUserPolicy"],"Resource":"*"}},
+            {{"Effect":"Deny","Action":"iam:AttachUserPolicy","Resource":"*",
+              "Condition":{{"ArnEquals":{{"iam:PolicyARN":"arn:aws:iam::aws:policy/AdministratorAccess"}}}}}},
+            {{"Effect":"Deny","Action":"iam:PutUserPolicy","Resource":"*",
+              "Condition":{{"StringNotEquals":{{"iam:PermissionsBoundary":"{boundary}"}}}}}},
+            {{"Effect":"Allow","Action":"iam:TagUser","Resource":"*",
+              "Condition":{{"StringEquals":{{"aws:RequestTag/desk":"delta"}},
+                           "ForAllValues:StringEquals":{{"aws:TagKeys":["desk"]}}}}}},
+            {{"Effect":"Allow","Action":"iam:DeleteUser","Resource":"*",
+              "Condition":{{"StringEquals":{{"aws:ResourceTag/desk":"delta"}}}}}}
+        ]}}"#
+    );
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "desk-admin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: "desk-admin".into(),
+            policy_name: "DeltaDeskAdmin".into(),
+            policy_document: delegate,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let key = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "desk-admin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+    let creds = SigningCredentials {
+        access_key_id: key.access_key_id,
+        secret_access_key: key.secret_access_key,
+        session_token: None,
+        region: "eu-west-1".into(),
+    };
+    let mut delegated = iam(&node, &creds).await.unwrap();
+    fn denied<T: std::fmt::Debug>(r: Result<T, tonic::Status>, what: &str) {
+        match r {
+            Err(e) if e.code() == Code::PermissionDenied => {}
+            other => panic!("{what}: expected PERMISSION_DENIED, got {other:?}"),
+        }
+    }
+    let create = |name: &str, boundary: &str| pb::CreateUserRequest {
+        user_name: name.into(),
+        permissions_boundary: boundary.into(),
+        ..Default::default()
+    };
+
+    // --- iam:PermissionsBoundary: a user only with the boundary
+    denied(
+        delegated.create_user(create("t-1", "")).await,
+        "CreateUser without the boundary",
+    );
+    denied(
+        delegated
+            .create_user(create("t-1", "arn:aws:iam::aws:policy/IAMFullAccess"))
+            .await,
+        "CreateUser with another boundary",
+    );
+    delegated
+        .create_user(create("t-1", boundary))
+        .await
+        .unwrap();
+    // ... and inline policies only on users that have it (the target's boundary)
+    let inline = |user: &str| {
+        pb::PutUserPolicyRequest {
+        user_name: user.into(),
+        policy_name: "Read".into(),
+        policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"risk:GetLimits","Resource":"*"}]}"#.into(),
+        ..Default::default()
+    }
+    };
+    delegated.put_user_policy(inline("t-1")).await.unwrap();
+    admin.create_user(create("outsider", "")).await.unwrap();
+    denied(
+        delegated.put_user_policy(inline("outsider")).await,
+        "PutUserPolicy on a user without the boundary",
+    );
+
+    // --- iam:PolicyARN: any policy but AdministratorAccess
+    let attach = |arn: &str| pb::AttachUserPolicyRequest {
+        user_name: "t-1".into(),
+        policy_arn: arn.into(),
+        ..Default::default()
+    };
+    denied(
+        delegated
+            .attach_user_policy(attach("arn:aws:iam::aws:policy/AdministratorAccess"))
+            .await,
+        "attaching AdministratorAccess",
+    );
+    delegated
+        .attach_user_policy(attach("arn:aws:iam::aws:policy/ReadOnlyAccess"))
+        .await
+        .unwrap();
+
+    // --- aws:RequestTag and aws:TagKeys: only desk=delta
+    let tag_user = |tags: Vec<pb::Tag>| pb::TagUserRequest {
+        user_name: "t-1".into(),
+        tags,
+        ..Default::default()
+    };
+    denied(
+        delegated
+            .tag_user(tag_user(vec![tag("desk", "gamma")]))
+            .await,
+        "tagging another desk",
+    );
+    denied(
+        delegated
+            .tag_user(tag_user(vec![tag("desk", "delta"), tag("cost", "x")]))
+            .await,
+        "tagging another key",
+    );
+    delegated
+        .tag_user(tag_user(vec![tag("desk", "delta")]))
+        .await
+        .unwrap();
+
+    // --- aws:ResourceTag: only users of the desk may be deleted
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "t-2".into(),
+            tags: vec![tag("desk", "gamma")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let delete = || pb::DeleteUserRequest {
+        user_name: "t-2".into(),
+        ..Default::default()
+    };
+    denied(
+        delegated.delete_user(delete()).await,
+        "deleting another desk's user",
+    );
+    admin
+        .tag_user(pb::TagUserRequest {
+            user_name: "t-2".into(),
+            tags: vec![tag("desk", "delta")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    delegated.delete_user(delete()).await.unwrap();
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_body_that_is_not_one_grpc_message_is_invalid_argument() {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let host = node.client_addr.to_string();
+    let path = "/iam.v1.Iam/CreateUser";
+    let channel = iamd_tests::channel(&node).await.unwrap();
+    // The body as sent, signed as it is: only the framing is wrong.
+    let send = |body: &'static [u8]| {
+        let (channel, root, host) = (channel.clone(), root.clone(), host.clone());
+        async move {
+            let headers = iam_api::signing::sign_headers(
+                &root,
+                &host,
+                path,
+                "application/grpc",
+                &iam_api::signing::payload_sha256(body),
+                std::time::SystemTime::now(),
+            )
+            .unwrap();
+            let mut request = http::Request::builder()
+                .method("POST")
+                .uri(format!("http://{host}{path}"))
+                .header("content-type", "application/grpc")
+                .header("te", "trailers");
+            for (name, value) in &headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let request = request
+                .body(tonic::body::Body::new(http_body_full(body)))
+                .unwrap();
+            let response = channel.oneshot(request).await.unwrap();
+            let status = tonic::Status::from_header_map(response.headers());
+            status.map(|s| (s.code(), s.message().to_owned()))
+        }
+    };
+    // `CreateUserRequest { user_name: "ok" }` (field 2), framed right: created.
+    let answer = send(b"\0\0\0\0\x04\x12\x02ok").await;
+    assert!(answer.is_none(), "{answer:?}");
+    for body in [
+        &b""[..],
+        b"\0\0\0",
+        b"\0\0\0\0\x0a\x12\x02ok",
+        b"\0\0\0\0\x03\x12\x02ok",
+        b"\x01\0\0\0\x04\x12\x02ok",
+        b"\x02\0\0\0\x04\x12\x02ok",
+    ] {
+        let (code, message) = send(body).await.expect("a status in the headers");
+        assert_eq!(code, Code::InvalidArgument, "{body:?}: {message}");
+        assert!(message.contains("not one gRPC message"), "{message}");
+    }
+    node.shutdown().await;
+}
+
+/// A body of `bytes`, in one data frame.
+fn http_body_full(
+    bytes: &'static [u8],
+) -> impl http_body::Body<Data = prost::bytes::Bytes, Error = std::convert::Infallible> {
+    http_body_util::Full::new(prost::bytes::Bytes::from_static(bytes))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_asks_with_its_clients_own_signatures() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    iamd_tests::scenario::trader(&node, &root).await.unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let key = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "alice".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+    let gateway_creds = iamd_tests::scenario::order_gateway(&node, &root)
+        .await
+        .unwrap();
+    let mut gateway = authz(&node, &gateway_creds).await.unwrap();
+
+    // What alice's client signed when it sent her order to the gateway, as the gateway
+    // recomputed it (the canonical request's hash is the gateway's to check).
+    let now = std::time::SystemTime::now();
+    let amz_date = iam_policy::format_iso(
+        i64::try_from(now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap(),
+    )
+    .replace(['-', ':'], "");
+    let canonical = "POST\n/orders\n\nhost:gateway.trading.internal\n\nhost\nUNSIGNED-PAYLOAD";
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{}/eu-west-1/trading/aws4_request\n{:x}",
+        &amz_date[..8],
+        sha2::Sha256::digest(canonical.as_bytes())
+    );
+    let in_tokyo = string_to_sign.replace("/eu-west-1/", "/ap-northeast-1/");
+    let sign_in = |secret: &str, region: &str, text: &str| {
+        let key = aws_sigv4::sign::v4::generate_signing_key(secret, now, region, "trading");
+        aws_sigv4::sign::v4::calculate_signature(key, text.as_bytes())
+    };
+    let sign = |secret: &str| sign_in(secret, "eu-west-1", &string_to_sign);
+    let signature = sign(&key.secret_access_key);
+    let ask_signed = |text: &str,
+                      access_key_id: &str,
+                      signature: &str,
+                      context: &[(&str, &str)]| pb::AuthorizeRequest {
+        action: "trading:PlaceOrder".into(),
+        resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP".into(),
+        context: ctx(context),
+        subject: Some(pb::authorize_request::Subject::Sigv4(pb::SigV4Signature {
+            access_key_id: access_key_id.into(),
+            string_to_sign: text.into(),
+            signature: signature.into(),
+            session_token: String::new(),
+        })),
+        ..Default::default()
+    };
+    let ask = |access_key_id: &str, signature: &str, context: &[(&str, &str)]| {
+        ask_signed(&string_to_sign, access_key_id, signature, context)
+    };
+    let order = [
+        ("aws:ResourceTag/desk", "delta"),
+        ("aws:SourceIp", "10.20.3.7"),
+    ];
+
+    // --- her signature: decided as alice, who may trade her desk's instrument
+    let ok = gateway
+        .authorize(ask(&key.access_key_id, &signature, &order))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.decision, pb::Decision::Allowed as i32, "{ok:?}");
+    assert_eq!(ok.principal_arn, "arn:aws:iam::111111111111:user/alice");
+
+    // --- a signature by another secret, or an unknown key: denied, saying why
+    let forged = gateway
+        .authorize(ask(
+            &key.access_key_id,
+            &sign("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            &order,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(forged.decision, pb::Decision::ImplicitDeny as i32);
+    assert_eq!(
+        forged.explanation.unwrap().reason,
+        "subject_signature_does_not_match"
+    );
+    let unknown = gateway
+        .authorize(ask("AKIAIOSFODNN7EXAMPLE", &signature, &order))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        unknown.explanation.unwrap().reason,
+        "subject_invalid_client_token_id"
+    );
+
+    // --- aws:RequestedRegion comes from her credential scope
+    admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: "alice".into(),
+            policy_name: "OnlyInTokyo".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"ap-northeast-1"}}}]}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let elsewhere = gateway
+        .authorize(ask(&key.access_key_id, &signature, &order))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        elsewhere.decision,
+        pb::Decision::ExplicitDeny as i32,
+        "signed for eu-west-1: {elsewhere:?}"
+    );
+    let tokyo = gateway
+        .authorize(ask_signed(
+            &in_tokyo,
+            &key.access_key_id,
+            &sign_in(&key.secret_access_key, "ap-northeast-1", &in_tokyo),
+            &order,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        tokyo.decision,
+        pb::Decision::Allowed as i32,
+        "signed for ap-northeast-1: {tokyo:?}"
+    );
+
+    // --- the caller may not vouch for her session, nor spell one key two ways
+    for context in [
+        &[("aws:MultiFactorAuthPresent", "true")][..],
+        &[("aws:SourceIp", "10.20.3.7"), ("AWS:SOURCEIP", "192.0.2.1")][..],
+    ] {
+        let err = gateway
+            .authorize(ask(&key.access_key_id, &signature, context))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{context:?}: {err:?}");
+    }
     node.shutdown().await;
 }

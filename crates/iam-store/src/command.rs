@@ -14,6 +14,11 @@ pub struct Write {
     /// The caller's idempotency key, already scoped to the caller by the proposer; a write
     /// whose key was applied before answers the earlier result without applying again.
     pub idempotency_key: Option<String>,
+    /// With a key: a digest of the request that carried it (the proposer's choice, e.g. the
+    /// SHA-256 of the request message). A later write with the same key and another digest
+    /// is refused (`IdempotentParameterMismatch`) rather than answered the first result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_digest: Option<String>,
     pub op: Op,
 }
 

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     EntityTemporarilyUnmodifiable,
     /// The request conflicts with the organization's structure.
     ConstraintViolation,
+    /// An idempotency key was used before with a different request.
+    IdempotentParameterMismatch,
 }
 
 impl ErrorCode {
@@ -43,6 +45,7 @@ impl ErrorCode {
             ErrorCode::InvalidAuthenticationCode => "InvalidAuthenticationCode",
             ErrorCode::EntityTemporarilyUnmodifiable => "EntityTemporarilyUnmodifiable",
             ErrorCode::ConstraintViolation => "ConstraintViolation",
+            ErrorCode::IdempotentParameterMismatch => "IdempotentParameterMismatch",
         }
     }
 }

@@ -108,6 +108,10 @@ pub struct IamState {
     pub(crate) next_id: u64,
     pub(crate) organization: Option<crate::model::Organization>,
     idempotency: BTreeMap<String, Response>,
+    /// The request digest each remembered key came with (keys remembered before digests
+    /// were kept, or proposed without one, have none and match any request).
+    #[serde(default)]
+    idempotency_digests: BTreeMap<String, String>,
     idempotency_order: VecDeque<String>,
     /// A state read from a snapshot reports every principal as changed, so the
     /// authorization view is rebuilt whole from it.
@@ -122,7 +126,19 @@ impl Machine for IamState {
     fn apply(&mut self, write: &Write, revision: u64) -> Response {
         if let Some(key) = &write.idempotency_key {
             if let Some(earlier) = self.idempotency.get(key) {
-                return earlier.clone();
+                let remembered = self.idempotency_digests.get(key);
+                return match (remembered, &write.request_digest) {
+                    (Some(was), Some(now)) if was != now => Response {
+                        revision,
+                        result: Err(StoreError::field(
+                            ErrorCode::IdempotentParameterMismatch,
+                            "idempotency_key",
+                            "this idempotency key was used with a different request; \
+                             use a new key for a new request",
+                        )),
+                    },
+                    _ => earlier.clone(),
+                };
             }
         }
         // Each operation checks everything before it changes anything, so a refused write
@@ -130,7 +146,7 @@ impl Machine for IamState {
         let result = self.dispatch(&write.op, write.at);
         let response = Response { revision, result };
         if let Some(key) = &write.idempotency_key {
-            self.remember(key.clone(), response.clone());
+            self.remember(key.clone(), write.request_digest.clone(), response.clone());
         }
         response
     }
@@ -177,12 +193,16 @@ impl IamState {
         self.access_keys.get(id)
     }
 
-    fn remember(&mut self, key: String, response: Response) {
+    fn remember(&mut self, key: String, digest: Option<String>, response: Response) {
         self.idempotency.insert(key.clone(), response);
+        if let Some(digest) = digest {
+            self.idempotency_digests.insert(key.clone(), digest);
+        }
         self.idempotency_order.push_back(key);
         while self.idempotency_order.len() > IDEMPOTENCY_KEYS {
             if let Some(old) = self.idempotency_order.pop_front() {
                 self.idempotency.remove(&old);
+                self.idempotency_digests.remove(&old);
             }
         }
     }

@@ -32,10 +32,21 @@ impl Store {
     }
 
     fn run(&mut self, op: Op, key: Option<&str>) -> Result<Outcome, iam_store::StoreError> {
+        self.run_digest(op, key, None)
+    }
+
+    /// A write whose idempotency key came with a request of digest `digest`.
+    fn run_digest(
+        &mut self,
+        op: Op,
+        key: Option<&str>,
+        digest: Option<&str>,
+    ) -> Result<Outcome, iam_store::StoreError> {
         self.revision += 1;
         let write = Write {
             at: 1_795_953_600_000 + self.revision as i64,
             idempotency_key: key.map(str::to_owned),
+            request_digest: digest.map(str::to_owned),
             op,
         };
         self.state.apply(&write, self.revision).result
@@ -267,6 +278,27 @@ fn a_retried_write_is_applied_once() {
         s.run(user("alice"), Some("other")).unwrap_err().code,
         ErrorCode::EntityAlreadyExists
     );
+}
+
+#[test]
+fn a_key_reused_for_another_request_is_refused_and_applies_nothing() {
+    let mut s = Store::new();
+    let first = s.run_digest(user("alice"), Some("k"), Some("digest-a"));
+    assert!(first.is_ok());
+    // The same request again: the first result.
+    assert_eq!(
+        s.run_digest(user("alice"), Some("k"), Some("digest-a")),
+        first
+    );
+    // Another request under the same key: refused, whatever the operation, and not applied.
+    let before = s.state.clone();
+    for op in [user("bob"), policy("Desk")] {
+        let err = s.run_digest(op, Some("k"), Some("digest-b")).unwrap_err();
+        assert_eq!(err.code, ErrorCode::IdempotentParameterMismatch);
+        assert_eq!(err.field.as_deref(), Some("idempotency_key"));
+    }
+    assert_eq!(s.state, before, "nothing applied");
+    assert!(!s.state.account(ACCT).unwrap().users.contains_key("bob"));
 }
 
 #[test]

@@ -24,6 +24,9 @@ use tower::{Layer, Service};
 pub struct Caller {
     pub principal: Arc<PrincipalView>,
     pub access_key_id: String,
+    /// SHA-256 of the request message (what the signature covers): the fingerprint an
+    /// idempotency key is remembered with, so a key reused for another request is refused.
+    pub request_sha256: [u8; 32],
 }
 
 /// Paths that need no signature: they reveal nothing beyond the public proto.
@@ -113,6 +116,9 @@ where
             };
             match authenticate(&ctx, &parts, &bytes) {
                 Ok(caller) => {
+                    if let Err(status) = check_frame(&bytes) {
+                        return Ok(status.into_http());
+                    }
                     if let Some(uses) = &ctx.key_uses {
                         uses.record(&caller.access_key_id);
                     }
@@ -178,6 +184,39 @@ fn malformed_is_invalid_argument(mut response: http::Response<Body>) -> http::Re
         std::mem::swap(response.headers_mut(), fixed.headers_mut());
     }
     response
+}
+
+/// Every public rpc takes one request message: the body must be exactly one uncompressed
+/// gRPC frame (flag 0, a 4-byte big-endian length, that many bytes). tonic would answer
+/// `Internal` for a missing, truncated, padded or compressed message; it is the caller's
+/// mistake.
+fn check_frame(body: &[u8]) -> Result<(), tonic::Status> {
+    let malformed = |why: &str| {
+        crate::errors::status(
+            Code::InvalidArgument,
+            "InvalidInput",
+            &format!("the request body is not one gRPC message: {why}"),
+            None,
+        )
+    };
+    let (Some(&flag), Some(prefix)) = (body.first(), body.get(1..5)) else {
+        return Err(malformed("it holds no message"));
+    };
+    if flag != 0 {
+        return Err(malformed(
+            "its message is compressed or flagged (this server accepts no grpc-encoding)",
+        ));
+    }
+    let mut len = [0u8; 4];
+    len.copy_from_slice(prefix);
+    let declared = u32::from_be_bytes(len) as usize;
+    if body.len() - 5 != declared {
+        return Err(malformed(&format!(
+            "its length prefix says {declared} bytes and {} follow",
+            body.len() - 5
+        )));
+    }
+    Ok(())
 }
 
 /// The whole request body (the gRPC frame), refused once it grows past `max` bytes of
@@ -269,12 +308,10 @@ fn authenticate(
         }
     }
     headers.push(("host", host));
+    let request_sha256: [u8; 32] = Sha256::digest(body.get(5..).unwrap_or_default()).into();
     let mut payload = [0u8; 64];
-    hex::encode_to_slice(
-        Sha256::digest(body.get(5..).unwrap_or_default()),
-        &mut payload,
-    )
-    .map_err(|_| AuthError::MalformedAuthorization)?;
+    hex::encode_to_slice(request_sha256, &mut payload)
+        .map_err(|_| AuthError::MalformedAuthorization)?;
     let payload = std::str::from_utf8(&payload).map_err(|_| AuthError::MalformedAuthorization)?;
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let signed = SignedRequest {
@@ -287,6 +324,7 @@ fn authenticate(
     Ok(Caller {
         principal: Arc::clone(principal),
         access_key_id: auth.access_key_id.to_owned(),
+        request_sha256,
     })
 }
 
@@ -343,6 +381,25 @@ mod tests {
                 Some("20261130T120000Z"),
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn only_one_uncompressed_message_is_a_request() {
+        use super::check_frame;
+        assert!(check_frame(b"\0\0\0\0\x03abc").is_ok());
+        assert!(check_frame(b"\0\0\0\0\0").is_ok(), "an empty message");
+        for bad in [
+            &b""[..],
+            b"\0\0\0",
+            b"\0\0\0\0\x0aabc",
+            b"\0\0\0\0\x02abc",
+            b"\x01\0\0\0\x03abc",
+            b"\x02\0\0\0\x03abc",
+            b"\0\0\0\0\x01a\0\0\0\0\x01b",
+        ] {
+            let err = check_frame(bad).unwrap_err();
+            assert_eq!(err.code(), Code::InvalidArgument, "{bad:?}");
         }
     }
 

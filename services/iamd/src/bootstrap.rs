@@ -65,6 +65,7 @@ async fn system_write(node: &Node, key: &str, op: Op) -> Result<Outcome, Bootstr
     let write = Write {
         at: now_ms(),
         idempotency_key: Some(format!("iamd-bootstrap/{key}")),
+        request_digest: None,
         op,
     };
     let (_, response) = node

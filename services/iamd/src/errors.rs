@@ -44,6 +44,7 @@ pub fn from_store(e: &StoreError) -> Status {
         ErrorCode::InvalidAuthenticationCode => Code::PermissionDenied,
         ErrorCode::EntityTemporarilyUnmodifiable => Code::FailedPrecondition,
         ErrorCode::ConstraintViolation => Code::FailedPrecondition,
+        ErrorCode::IdempotentParameterMismatch => Code::FailedPrecondition,
     };
     status(code, e.code.as_str(), &e.message, e.field.as_deref())
 }

@@ -39,6 +39,7 @@ impl KeyUses {
             let write = Write {
                 at: now_ms(),
                 idempotency_key: None,
+                request_digest: None,
                 op: Op::RecordAccessKeyUse {
                     access_key_id,
                     service_name: "iam".into(),

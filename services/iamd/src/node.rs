@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use iam_policy::{Context, Policies, Request, evaluate};
+use iam_policy::{Context, ContextValue, Policies, Request, evaluate};
 use iam_raft::{RaftNode, ReadError};
 use iam_store::view::{AuthzView, PrincipalKind, PrincipalView};
 use iam_store::{IamState, Op, Outcome, Write};
@@ -102,7 +102,7 @@ pub fn base_context(view: &AuthzView, principal: &PrincipalView, extra_keys: usi
         ctx.insert_single("aws:PrincipalOrgID", org.id.clone());
         ctx.insert(
             "aws:PrincipalOrgPaths",
-            iam_policy::ContextValue::Multi(vec![org.path.clone()]),
+            ContextValue::Multi(vec![org.path.clone()]),
         );
     }
     let (epoch, iso) = clock_keys(
@@ -115,6 +115,28 @@ pub fn base_context(view: &AuthzView, principal: &PrincipalView, extra_keys: usi
     ctx.insert_single("aws:CurrentTime", iso);
     ctx.insert_single("aws:SecureTransport", "false");
     ctx
+}
+
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 64;
+
+/// An idempotency key is empty (none) or 1-64 characters of `[A-Za-z0-9_-]`.
+fn check_idempotency_key(key: &str) -> Result<(), Status> {
+    let valid = key.len() <= MAX_IDEMPOTENCY_KEY
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(errors::invalid(
+            "idempotency_key",
+            format!(
+                "`idempotency_key` must be at most {MAX_IDEMPOTENCY_KEY} characters of \
+                 letters, digits, `_` and `-`"
+            ),
+        ))
+    }
 }
 
 /// The values of `aws:EpochTime` (seconds) and `aws:CurrentTime` (ISO 8601 in UTC, as AWS
@@ -140,6 +162,19 @@ impl Node {
     /// its own policies, as AWS governs its management API. The account root may do
     /// everything in its account.
     pub fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<(), Status> {
+        self.authorize_with(caller, action, resource, &[])
+    }
+
+    /// [`Node::authorize`] with the request's own context keys, as AWS sets them for the
+    /// action (`iam:PolicyARN`, `iam:PermissionsBoundary`, `aws:RequestTag/…`,
+    /// `aws:TagKeys`). A user or role acted on adds its tags as `aws:ResourceTag/…`.
+    pub fn authorize_with(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        keys: &[(String, ContextValue)],
+    ) -> Result<(), Status> {
         let p = &caller.principal;
         let view = self.view.load();
         let scps = view.scps(&p.account);
@@ -147,7 +182,17 @@ impl Node {
         if p.kind == PrincipalKind::Root && scps.is_empty() {
             return Ok(());
         }
-        let ctx = base_context(&view, p, 0);
+        let target = view
+            .principal_by_arn(resource)
+            .filter(|t| matches!(t.kind, PrincipalKind::User | PrincipalKind::Role));
+        let target_tags = target.map_or(&[][..], |t| t.tags.as_slice());
+        let mut ctx = base_context(&view, p, keys.len() + target_tags.len());
+        for tag in target_tags {
+            ctx.insert_single(&format!("aws:ResourceTag/{}", tag.key), tag.value.clone());
+        }
+        for (key, value) in keys {
+            ctx.insert(key, value.clone());
+        }
         let req = Request::new(&p.arn, &p.account, &p.account, action, resource, &ctx);
         let policies = Policies {
             identity: Some(&p.identity),
@@ -176,16 +221,14 @@ impl Node {
         idempotency_key: &str,
         op: Op,
     ) -> Result<(u64, Outcome), Status> {
+        check_idempotency_key(idempotency_key)?;
+        // Scoped by the caller's unique id, not its ARN: a user deleted and created again
+        // under the same name is another principal and shares no key with the first.
         let key = (!idempotency_key.is_empty())
-            .then(|| format!("{}/{idempotency_key}", caller.principal.arn));
-        if idempotency_key.len() > 128 {
-            return Err(errors::invalid(
-                "idempotency_key",
-                "`idempotency_key` must be at most 128 characters",
-            ));
-        }
+            .then(|| format!("{}/{idempotency_key}", caller.principal.unique_id));
         let write = Write {
             at: now_ms(),
+            request_digest: key.as_ref().map(|_| hex::encode(caller.request_sha256)),
             idempotency_key: key,
             op,
         };

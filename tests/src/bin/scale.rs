@@ -52,6 +52,7 @@ async fn internal(node: &Arc<Node>, op: Op) {
     let write = Write {
         at: now_ms(),
         idempotency_key: None,
+        request_digest: None,
         op,
     };
     let (_, response) = node.raft.write(write, "scale").await.expect("write");

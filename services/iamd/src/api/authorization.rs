@@ -70,8 +70,23 @@ struct Item<'a> {
 
 /// The subject of an item, or why it could not be established (a decision, not an error).
 enum Subject {
-    Found(Arc<PrincipalView>),
+    /// The principal, and for a `sigv4` subject the region of its credential scope.
+    Found(Arc<PrincipalView>, Option<String>),
     Failed(&'static str),
+}
+
+/// Keys of a session, which a `sigv4` subject's own credentials determine: the caller may
+/// not supply them for it.
+fn is_session_key(key: &str) -> bool {
+    [
+        "aws:multifactorauthpresent",
+        "aws:multifactorauthage",
+        "aws:tokenissuetime",
+        "aws:sourceidentity",
+        "aws:federatedprovider",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 impl AuthorizationApi {
@@ -103,10 +118,10 @@ impl AuthorizationApi {
         view: &AuthzView,
         item: &Item<'_>,
     ) -> Result<Subject, Status> {
-        let found = match (item.principal_arn, item.sigv4) {
-            (None, None) => return Ok(Subject::Found(Arc::clone(&caller.principal))),
+        let (found, region) = match (item.principal_arn, item.sigv4) {
+            (None, None) => return Ok(Subject::Found(Arc::clone(&caller.principal), None)),
             (Some(arn), _) => match view.principal_by_arn(arn) {
-                Some(p) => Arc::clone(p),
+                Some(p) => (Arc::clone(p), None),
                 None => {
                     // Ask before answering, so unauthorized callers learn nothing.
                     self.node
@@ -115,20 +130,20 @@ impl AuthorizationApi {
                 }
             },
             (None, Some(sig)) => match self.verify_client(view, sig) {
-                Ok(p) => p,
+                Ok((p, region)) => (p, Some(region)),
                 Err(e) => return Ok(Subject::Failed(subject_code(e))),
             },
         };
         self.node
             .authorize(caller, "iam:AuthorizeOnBehalfOf", &found.arn)?;
-        Ok(Subject::Found(found))
+        Ok(Subject::Found(found, region))
     }
 
     fn verify_client(
         &self,
         view: &AuthzView,
         sig: &pb::SigV4Signature,
-    ) -> Result<Arc<PrincipalView>, AuthError> {
+    ) -> Result<(Arc<PrincipalView>, String), AuthError> {
         let key = view
             .key(&sig.access_key_id)
             .ok_or(AuthError::UnknownAccessKey)?;
@@ -139,15 +154,17 @@ impl AuthorizationApi {
             return Err(AuthError::InvalidSessionToken);
         }
         let opened = crate::auth::open_secret(&self.node.cluster_key, key)?;
-        verify_string_to_sign(
+        let (region, _service) = verify_string_to_sign(
             &sig.string_to_sign,
             &sig.signature,
             opened.secret(),
             SystemTime::now(),
         )?;
-        view.principal(&key.principal)
+        let principal = view
+            .principal(&key.principal)
             .cloned()
-            .ok_or(AuthError::UnknownAccessKey)
+            .ok_or(AuthError::UnknownAccessKey)?;
+        Ok((principal, region))
     }
 
     fn decide(
@@ -162,8 +179,8 @@ impl AuthorizationApi {
         if item.resource.is_empty() {
             return Err(errors::invalid("resource", "`resource` is required"));
         }
-        let subject = match self.subject(caller, view, item)? {
-            Subject::Found(p) => p,
+        let (subject, region) = match self.subject(caller, view, item)? {
+            Subject::Found(p, region) => (p, region),
             Subject::Failed(code) => {
                 return Ok(pb::AuthorizeResult {
                     decision: pb::Decision::ImplicitDeny as i32,
@@ -192,11 +209,37 @@ impl AuthorizationApi {
             // A role session's `aws:userid` is the role's unique id and the session's name.
             ctx.insert_single("aws:userid", format!("{}:{session}", subject.unique_id));
         }
-        for (key, value) in item.context {
+        if let Some(region) = region {
+            // The credential scope's region, unless the resource server says otherwise.
+            ctx.insert_single("aws:RequestedRegion", region);
+        }
+        for (i, (key, value)) in item.context.iter().enumerate() {
             if is_identity_key(key) {
                 return Err(errors::invalid(
                     "context",
                     format!("context key `{key}` is set by iamd from the subject"),
+                ));
+            }
+            if item.sigv4.is_some() && is_session_key(key) {
+                return Err(errors::invalid(
+                    "context",
+                    format!(
+                        "context key `{key}` is set by the subject's own credentials \
+                         (a `sigv4` subject)"
+                    ),
+                ));
+            }
+            // Keys are compared ignoring case: two spellings of one key would leave the
+            // value to the map's order.
+            if let Some(other) = item
+                .context
+                .keys()
+                .take(i)
+                .find(|k| k.eq_ignore_ascii_case(key))
+            {
+                return Err(errors::invalid(
+                    "context",
+                    format!("context keys `{other}` and `{key}` are the same key"),
                 ));
             }
             ctx.insert(key, context_value(key, value)?);
@@ -218,10 +261,19 @@ impl AuthorizationApi {
                 )]))
             }
         };
-        let resource_account = if item.resource_account.is_empty() {
-            subject.account.as_str()
-        } else {
-            item.resource_account
+        // As the proto says: the given account, else the one in the resource's ARN, else
+        // (an ARN without one, as `s3`'s, or `*`) the subject's. A resource in another
+        // account makes the request cross-account: its resource policy must allow too.
+        let resource_account = match item.resource_account {
+            "" => simulate::arn_parts(item.resource)
+                .map_or(subject.account.as_str(), |(_, account, _)| account),
+            id if simulate::is_account_id(id) => id,
+            other => {
+                return Err(errors::invalid(
+                    "resource_account",
+                    format!("`resource_account` must be a 12-digit account id, not `{other}`"),
+                ));
+            }
         };
         let req = EngineRequest::new(
             &subject.arn,

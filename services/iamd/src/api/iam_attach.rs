@@ -241,20 +241,44 @@ fn noun(kind: PrincipalKind) -> &'static str {
     }
 }
 
+/// Authorizes `action` on the entity, with the request's context keys: `iam:PolicyARN`
+/// when a policy is attached or detached, and `iam:PermissionsBoundary`, the boundary
+/// being set (`boundary`) or else the one the user or role has.
 async fn authorize(
     node: &Node,
     c: &Caller,
     action: &str,
     kind: PrincipalKind,
     name: &str,
+    policy_arn: Option<&str>,
+    boundary: Option<&str>,
 ) -> Result<(), Status> {
     let arn = principal_arn(node, &c.principal.account, kind, name).await?;
-    node.authorize(c, action, &arn)
+    let mut keys = match boundary {
+        Some(b) => vec![super::boundary_key(b)],
+        None => super::current_boundary_key(node, &c.principal.account, kind, name).await?,
+    };
+    if let Some(policy) = policy_arn {
+        keys.push((
+            "iam:PolicyARN".to_owned(),
+            iam_policy::ContextValue::Single(policy.to_owned()),
+        ));
+    }
+    node.authorize_with(c, action, &arn, &keys)
 }
 
 async fn attach(node: &Node, c: &Caller, ch: Change, idempotency_key: &str) -> Result<u64, Status> {
     let action = format!("iam:Attach{}Policy", noun(ch.kind));
-    authorize(node, c, &action, ch.kind, &ch.name).await?;
+    authorize(
+        node,
+        c,
+        &action,
+        ch.kind,
+        &ch.name,
+        Some(&ch.policy_arn),
+        None,
+    )
+    .await?;
     let op = Op::AttachPolicy {
         account: c.principal.account.clone(),
         kind: ch.kind,
@@ -266,7 +290,16 @@ async fn attach(node: &Node, c: &Caller, ch: Change, idempotency_key: &str) -> R
 
 async fn detach(node: &Node, c: &Caller, ch: Change, idempotency_key: &str) -> Result<u64, Status> {
     let action = format!("iam:Detach{}Policy", noun(ch.kind));
-    authorize(node, c, &action, ch.kind, &ch.name).await?;
+    authorize(
+        node,
+        c,
+        &action,
+        ch.kind,
+        &ch.name,
+        Some(&ch.policy_arn),
+        None,
+    )
+    .await?;
     let op = Op::DetachPolicy {
         account: c.principal.account.clone(),
         kind: ch.kind,
@@ -283,7 +316,16 @@ async fn put_boundary(
     idempotency_key: &str,
 ) -> Result<u64, Status> {
     let action = format!("iam:Put{}PermissionsBoundary", noun(ch.kind));
-    authorize(node, c, &action, ch.kind, &ch.name).await?;
+    authorize(
+        node,
+        c,
+        &action,
+        ch.kind,
+        &ch.name,
+        None,
+        Some(&ch.policy_arn),
+    )
+    .await?;
     let op = Op::PutPermissionsBoundary {
         account: c.principal.account.clone(),
         kind: ch.kind,
@@ -302,7 +344,7 @@ async fn delete_boundary(
 ) -> Result<u64, Status> {
     let name = required(kind.field(), name)?;
     let action = format!("iam:Delete{}PermissionsBoundary", noun(kind));
-    authorize(node, c, &action, kind, name).await?;
+    authorize(node, c, &action, kind, name, None, None).await?;
     let op = Op::DeletePermissionsBoundary {
         account: c.principal.account.clone(),
         kind,
@@ -336,7 +378,8 @@ async fn list(
     max_items: i32,
 ) -> Result<Page<pb::AttachedPolicy>, Status> {
     let action = format!("iam:ListAttached{}Policies", noun(q.kind));
-    authorize(node, c, &action, q.kind, &q.name).await?;
+    let arn = principal_arn(node, &c.principal.account, q.kind, &q.name).await?;
+    node.authorize(c, &action, &arn)?;
     let account = c.principal.account.clone();
     let mut attached = node
         .read(move |s| {

@@ -222,7 +222,13 @@ async fn authorize(
     suffix: &str,
 ) -> Result<(), Status> {
     let arn = principal_arn(node, &c.principal.account, kind, name).await?;
-    node.authorize(c, &action(verb, kind, suffix), &arn)
+    // AWS sets `iam:PermissionsBoundary` (the user's or role's) for the changes only.
+    let keys = if matches!(verb, "Put" | "Delete") {
+        super::current_boundary_key(node, &c.principal.account, kind, name).await?
+    } else {
+        Vec::new()
+    };
+    node.authorize_with(c, &action(verb, kind, suffix), &arn, &keys)
 }
 
 async fn put(

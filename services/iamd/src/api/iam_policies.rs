@@ -26,10 +26,11 @@ pub async fn create_policy(
     let document = required("policy_document", &r.policy_document)?;
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
-    node.authorize(
+    node.authorize_with(
         &c,
         "iam:CreatePolicy",
         &format!("arn:aws:iam::{account}:policy{path}{name}"),
+        &super::request_tag_keys(&r.tags),
     )?;
     let op = Op::CreatePolicy {
         account,

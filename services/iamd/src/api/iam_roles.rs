@@ -42,10 +42,15 @@ pub async fn create_role(
     };
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
-    node.authorize(
+    let mut keys = super::request_tag_keys(&r.tags);
+    if !r.permissions_boundary.is_empty() {
+        keys.push(super::boundary_key(&r.permissions_boundary));
+    }
+    node.authorize_with(
         &c,
         "iam:CreateRole",
         &format!("arn:aws:iam::{account}:role{path}{name}"),
+        &keys,
     )?;
     let op = Op::CreateRole {
         account,

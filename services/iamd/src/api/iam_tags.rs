@@ -194,7 +194,7 @@ async fn tag(
     if tags.is_empty() {
         return Err(errors::invalid("tags", "`tags` is required"));
     }
-    node.authorize(c, action, &t.resource)?;
+    node.authorize_with(c, action, &t.resource, &super::request_tag_keys(tags))?;
     let op = Op::Tag {
         account: c.principal.account.clone(),
         target: t.kind,
@@ -213,7 +213,12 @@ async fn untag(
     idempotency_key: &str,
 ) -> Result<u64, Status> {
     check_tag_keys(tag_keys)?;
-    node.authorize(c, action, &t.resource)?;
+    node.authorize_with(
+        c,
+        action,
+        &t.resource,
+        &[super::tag_keys_key(tag_keys.to_vec())],
+    )?;
     let op = Op::Untag {
         account: c.principal.account.clone(),
         target: t.kind,

@@ -31,10 +31,15 @@ pub async fn create_user(
     let name = required("user_name", &r.user_name)?;
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
-    node.authorize(
+    let mut keys = super::request_tag_keys(&r.tags);
+    if !r.permissions_boundary.is_empty() {
+        keys.push(super::boundary_key(&r.permissions_boundary));
+    }
+    node.authorize_with(
         &c,
         "iam:CreateUser",
         &format!("arn:aws:iam::{account}:user{path}{name}"),
+        &keys,
     )?;
     let op = Op::CreateUser {
         account,

@@ -17,6 +17,8 @@ pub mod iam_users;
 pub mod pending;
 pub mod simulate;
 
+use iam_api::v1 as pb;
+use iam_policy::ContextValue;
 use iam_store::model::Permissions;
 use iam_store::{IamState, PrincipalKind, StoreError};
 use tonic::{Request, Status};
@@ -49,6 +51,63 @@ pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
     } else {
         Ok(value)
     }
+}
+
+/// A request's context keys for self-authorization (see [`Node::authorize_with`]).
+pub type Keys = Vec<(String, ContextValue)>;
+
+/// `aws:RequestTag/KEY` for each tag a request carries, and `aws:TagKeys`, as AWS sets
+/// them for the requests that tag (create, tag); none for a request without tags.
+pub fn request_tag_keys(tags: &[pb::Tag]) -> Keys {
+    if tags.is_empty() {
+        return Vec::new();
+    }
+    let mut keys: Keys = tags
+        .iter()
+        .map(|t| {
+            (
+                format!("aws:RequestTag/{}", t.key),
+                ContextValue::Single(t.value.clone()),
+            )
+        })
+        .collect();
+    keys.push(tag_keys_key(tags.iter().map(|t| t.key.clone()).collect()));
+    keys
+}
+
+/// `aws:TagKeys`: the tag keys a request names.
+pub fn tag_keys_key(keys: Vec<String>) -> (String, ContextValue) {
+    ("aws:TagKeys".to_owned(), ContextValue::Multi(keys))
+}
+
+/// `iam:PermissionsBoundary` with `arn`.
+pub fn boundary_key(arn: &str) -> (String, ContextValue) {
+    (
+        "iam:PermissionsBoundary".to_owned(),
+        ContextValue::Single(arn.to_owned()),
+    )
+}
+
+/// `iam:PermissionsBoundary` of the user or role `name` as it is now (none for a group,
+/// an entity without a boundary, or one that does not exist).
+pub async fn current_boundary_key(
+    node: &Node,
+    account: &str,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Keys, Status> {
+    let (acct, key) = (account.to_owned(), name.to_ascii_lowercase());
+    let boundary = node
+        .read(move |s| {
+            let a = s.account(&acct)?;
+            match kind {
+                PrincipalKind::User => a.users.get(&key)?.boundary.clone(),
+                PrincipalKind::Role => a.roles.get(&key)?.boundary.clone(),
+                PrincipalKind::Group => None,
+            }
+        })
+        .await?;
+    Ok(boundary.iter().map(|arn| boundary_key(arn)).collect())
 }
 
 /// `path` defaults to `/`.

@@ -21,13 +21,12 @@ use crate::node::Node;
 
 mod context;
 mod request;
+pub(crate) use request::{arn_parts, is_account_id};
 
 pub use request::{MAX_ACTIONS, MAX_INPUT_POLICIES, MAX_PAIRS, MAX_RESOURCES};
 
 use context::{context_entries, root_keys, simulation_context};
-use request::{
-    Grid, Inputs, Labelled, SourceArn, SourceKind, arn_parts, caller_arn_account, resource_owner,
-};
+use request::{Grid, Inputs, Labelled, SourceArn, SourceKind, caller_arn_account, resource_owner};
 
 /// Simulates the policies of a stored user, group or role.
 pub async fn simulate_principal_policy(

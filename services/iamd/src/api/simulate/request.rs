@@ -72,7 +72,7 @@ impl<'a> SourceArn<'a> {
 }
 
 /// The service, account and resource of an ARN with a 12-digit account.
-pub(super) fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
     let iam_policy::ArnFields {
         partition,
         service,
@@ -83,7 +83,7 @@ pub(super) fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
     (!partition.is_empty() && is_account_id(account)).then_some((service, account, resource))
 }
 
-fn is_account_id(s: &str) -> bool {
+pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
