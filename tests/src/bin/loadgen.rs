@@ -3,7 +3,8 @@
 //! empty-RPC ceiling); reports throughput and p50/p99 latency of each and their ratio.
 //!
 //! `loadgen [--endpoint http://127.0.0.1:7300] --credentials FILE [--connections 4]
-//!          [--concurrency 64] [--seconds 3] [--rounds 4] [--principal-arn ARN] [--batch N]
+//!          [--concurrency 64|8,16,32,64] [--seconds 3] [--rounds 4] [--principal-arn ARN]
+//!          [--batch N]
 //!          [--only health|authorize] [--caller root|gateway]`
 //!
 //! Without `--endpoint` it starts its own single node in a temporary directory, sets up
@@ -17,6 +18,9 @@
 //! would) and reports decisions per second against the health check's calls per second.
 //!
 //! `--only W` runs one workload alone (no ratio), for profiling one of them.
+//!
+//! `--concurrency` takes a comma-separated list to sweep: the whole comparison runs at each
+//! level in turn, on the same node and connections, and a summary table ends the output.
 //!
 //! `--caller gateway` (own node only) asks as the scenario's order gateway, a user whose
 //! policy allows `iam:AuthorizeOnBehalfOf` on the account's users, so every call also
@@ -45,7 +49,7 @@ struct Args {
     endpoint: Option<String>,
     credentials: Option<String>,
     connections: usize,
-    concurrency: usize,
+    concurrency: Vec<usize>,
     seconds: u64,
     rounds: usize,
     principal: Option<String>,
@@ -59,7 +63,7 @@ fn args() -> Args {
         endpoint: None,
         credentials: None,
         connections: 4,
-        concurrency: 64,
+        concurrency: vec![64],
         seconds: 3,
         rounds: 4,
         principal: None,
@@ -74,7 +78,16 @@ fn args() -> Args {
             "--endpoint" => a.endpoint = Some(value),
             "--credentials" => a.credentials = Some(value),
             "--connections" => a.connections = value.parse().expect("--connections N"),
-            "--concurrency" => a.concurrency = value.parse().expect("--concurrency N"),
+            "--concurrency" => {
+                a.concurrency = value
+                    .split(',')
+                    .map(|c| c.trim().parse().expect("--concurrency N[,N...]"))
+                    .collect();
+                assert!(
+                    !a.concurrency.is_empty() && !a.concurrency.contains(&0),
+                    "--concurrency N[,N...] with N > 0"
+                );
+            }
             "--seconds" => a.seconds = value.parse().expect("--seconds N"),
             "--rounds" => a.rounds = value.parse().expect("--rounds N"),
             "--principal-arn" => a.principal = Some(value),
@@ -286,56 +299,85 @@ async fn main() {
             .is_ok()
     };
 
+    let levels = a
+        .concurrency
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     println!(
-        "{} connections, concurrency {}, {} rounds of {} s per workload, alternating; caller {}",
+        "{} connections, concurrency {levels}, {} rounds of {} s per workload, alternating; caller {}",
         a.connections,
-        a.concurrency,
         a.rounds,
         a.seconds,
         if a.gateway { "order-gateway" } else { "root" }
     );
-    // The machine's speed drifts: alternate short runs of each workload and add them up,
-    // so both see the same conditions.
-    let mut h = Run::default();
-    let mut z = Run::default();
-    let mut b = Run::default();
     assert!(
         a.only.is_none() || a.batch == 0,
         "--only runs health or authorize alone; it takes no --batch"
     );
     if let Some(only) = a.only.as_deref() {
-        let mut r = Run::default();
-        for _ in 0..a.rounds {
-            r.absorb(if only == "health" {
-                run(&channels, a.concurrency, a.seconds, health).await
-            } else {
-                run(&channels, a.concurrency, a.seconds, call.clone()).await
-            });
+        for &concurrency in &a.concurrency {
+            let mut r = Run::default();
+            for _ in 0..a.rounds {
+                r.absorb(if only == "health" {
+                    run(&channels, concurrency, a.seconds, health).await
+                } else {
+                    run(&channels, concurrency, a.seconds, call.clone()).await
+                });
+            }
+            report(&format!("{only} c={concurrency}"), &mut r);
         }
-        report(only, &mut r);
         return;
     }
-    for _ in 0..a.rounds {
-        h.absorb(run(&channels, a.concurrency, a.seconds, health).await);
-        z.absorb(run(&channels, a.concurrency, a.seconds, call.clone()).await);
-        if a.batch > 0 {
-            b.absorb(run(&channels, a.concurrency, a.seconds, batch_call.clone()).await);
+    let mut summary = Vec::new();
+    for &concurrency in &a.concurrency {
+        if a.concurrency.len() > 1 {
+            println!("concurrency {concurrency}");
         }
+        // The machine's speed drifts: alternate short runs of each workload and add them
+        // up, so both see the same conditions.
+        let mut h = Run::default();
+        let mut z = Run::default();
+        let mut b = Run::default();
+        for _ in 0..a.rounds {
+            h.absorb(run(&channels, concurrency, a.seconds, health).await);
+            z.absorb(run(&channels, concurrency, a.seconds, call.clone()).await);
+            if a.batch > 0 {
+                b.absorb(run(&channels, concurrency, a.seconds, batch_call.clone()).await);
+            }
+        }
+        report("health", &mut h);
+        report("authorize", &mut z);
+        if a.batch > 0 {
+            report(&format!("batch {}", a.batch), &mut b);
+        }
+        let ratio = 100.0 * z.throughput() / h.throughput();
+        println!("authorize / health throughput: {ratio:.1}%");
+        if a.batch > 0 {
+            println!(
+                "batch decisions / health calls: {:.1}% ({:.0} decisions/s)",
+                100.0 * b.throughput() * a.batch as f64 / h.throughput(),
+                b.throughput() * a.batch as f64
+            );
+        }
+        summary.push((
+            concurrency,
+            h.throughput(),
+            z.throughput(),
+            ratio,
+            z.percentile(0.99),
+            h.percentile(0.99),
+        ));
     }
-    report("health", &mut h);
-    report("authorize", &mut z);
-    if a.batch > 0 {
-        report(&format!("batch {}", a.batch), &mut b);
-    }
-    println!(
-        "authorize / health throughput: {:.1}%",
-        100.0 * z.throughput() / h.throughput()
-    );
-    if a.batch > 0 {
-        println!(
-            "batch decisions / health calls: {:.1}% ({:.0} decisions/s)",
-            100.0 * b.throughput() * a.batch as f64 / h.throughput(),
-            b.throughput() * a.batch as f64
-        );
+    if summary.len() > 1 {
+        println!("\nconcurrency   health/s   authorize/s   ratio   authorize p99 (health p99)");
+        for (c, health, authorize, ratio, p99, health_p99) in summary {
+            println!(
+                "{c:>11} {health:>10.0} {authorize:>13.0} {ratio:>6.1}%   {:.3} ms ({:.3} ms)",
+                p99.as_secs_f64() * 1e3,
+                health_p99.as_secs_f64() * 1e3
+            );
+        }
     }
 }
