@@ -1528,3 +1528,128 @@ async fn a_gateway_asks_with_its_clients_own_signatures() {
     }
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_checks_every_documented_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut gateway = authz(&node, &root).await.unwrap();
+    let ok = || pb::AuthorizeRequest {
+        action: "trading:PlaceOrder".into(),
+        resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance".into(),
+        ..Default::default()
+    };
+    gateway.authorize(ok()).await.unwrap();
+    let big_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"trading:PlaceOrder","Resource":"*","Condition":{{"StringEquals":{{"trading:Venue":[{}]}}}}}}]}}"#,
+        vec!["\"binance-perpetual-futures\""; 800].join(",")
+    );
+    let cases: Vec<(&str, pb::AuthorizeRequest, Code, &str)> = vec![
+        (
+            "no service prefix",
+            pb::AuthorizeRequest {
+                action: "PlaceOrder".into(),
+                ..ok()
+            },
+            Code::InvalidArgument,
+            "action",
+        ),
+        (
+            "action of 129 characters",
+            pb::AuthorizeRequest {
+                action: format!("trading:{}", "A".repeat(121)),
+                ..ok()
+            },
+            Code::InvalidArgument,
+            "action",
+        ),
+        (
+            "resource of 2049 characters",
+            pb::AuthorizeRequest {
+                resource: format!(
+                    "arn:aws:trading:eu-west-1:111111111111:{}",
+                    "x".repeat(2010)
+                ),
+                ..ok()
+            },
+            Code::InvalidArgument,
+            "resource",
+        ),
+        (
+            "context key of 257 characters",
+            pb::AuthorizeRequest {
+                context: ctx(&[(&format!("trading:{}", "k".repeat(249)), "v")]),
+                ..ok()
+            },
+            Code::InvalidArgument,
+            "context",
+        ),
+        (
+            "resource policy over 20480 characters",
+            pb::AuthorizeRequest {
+                resource_policy: big_policy,
+                ..ok()
+            },
+            Code::ResourceExhausted,
+            "resource_policy",
+        ),
+        (
+            "unknown consistency",
+            pb::AuthorizeRequest {
+                consistency: 7,
+                ..ok()
+            },
+            Code::InvalidArgument,
+            "consistency",
+        ),
+    ];
+    for (what, request, code, field) in cases {
+        let err = gateway.authorize(request).await.unwrap_err();
+        assert_eq!(err.code(), code, "{what}: {err:?}");
+        assert!(
+            err.details()
+                .windows(field.len())
+                .any(|w| w == field.as_bytes()),
+            "{what}: the error names `{field}`: {err:?}"
+        );
+    }
+
+    // --- BatchAuthorize: 1-100 items, and an item's error names the item
+    let item = |action: &str| pb::AuthorizeItem {
+        action: action.into(),
+        resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance".into(),
+        ..Default::default()
+    };
+    let batch = |items: Vec<pb::AuthorizeItem>| pb::BatchAuthorizeRequest {
+        items,
+        ..Default::default()
+    };
+    let answer = gateway
+        .batch_authorize(batch(vec![item("trading:PlaceOrder"); 100]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.results.len(), 100);
+    let over = gateway
+        .batch_authorize(batch(vec![item("trading:PlaceOrder"); 101]))
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), Code::ResourceExhausted, "{over:?}");
+    assert!(over.message().contains("LimitExceeded"), "{over:?}");
+    let none = gateway.batch_authorize(batch(vec![])).await.unwrap_err();
+    assert_eq!(none.code(), Code::InvalidArgument);
+    let second = gateway
+        .batch_authorize(batch(vec![item("trading:PlaceOrder"), item("PlaceOrder")]))
+        .await
+        .unwrap_err();
+    assert_eq!(second.code(), Code::InvalidArgument);
+    assert!(
+        second
+            .details()
+            .windows(15)
+            .any(|w| w == b"items[1].action"),
+        "{second:?}"
+    );
+    node.shutdown().await;
+}

@@ -362,5 +362,22 @@ async fn malformed_policies_and_oversized_simulations_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted);
+
+    // --- a resource policy over Authorize's 20,480 characters, as in Authorize
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{{"StringEquals":{{"s3:prefix":[{}]}}}}}}]}}"#,
+        vec!["\"tick-data/2026/11/30/\""; 900].join(",")
+    );
+    let err = sim
+        .simulate_custom_policy(pb::SimulateCustomPolicyRequest {
+            policy_input_list: strings(&[DESK_POLICY]),
+            action_names: strings(&["s3:GetObject"]),
+            resource_policy: big,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("resource_policy"), "{err:?}");
     node.shutdown().await;
 }

@@ -66,6 +66,35 @@ struct Item<'a> {
     resource_account: &'a str,
     principal_arn: Option<&'a str>,
     sigv4: Option<&'a pb::SigV4Signature>,
+    /// Before each field's name in errors: empty for `Authorize`, `items[N].` in a batch.
+    prefix: &'a str,
+}
+
+impl Item<'_> {
+    /// `InvalidArgument` naming this item's `field`.
+    fn invalid(&self, field: &str, message: impl AsRef<str>) -> Status {
+        errors::invalid(&format!("{}{field}", self.prefix), message)
+    }
+}
+
+/// The longest action (`service:Action`).
+pub const MAX_ACTION_CHARS: usize = 128;
+/// The longest resource.
+pub const MAX_RESOURCE_CHARS: usize = 2_048;
+/// The longest context key.
+pub const MAX_KEY_CHARS: usize = 256;
+
+/// An action as a request names it: `service:Action`, a prefix of letters, digits and `-`
+/// and a name of letters and digits (compared ignoring case).
+fn is_action(action: &str) -> bool {
+    action.split_once(':').is_some_and(|(service, name)| {
+        !service.is_empty()
+            && !name.is_empty()
+            && service
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 /// The subject of an item, or why it could not be established (a decision, not an error).
@@ -91,6 +120,12 @@ fn is_session_key(key: &str) -> bool {
 
 impl AuthorizationApi {
     async fn consistency(&self, min_revision: u64, consistency: i32) -> Result<(), Status> {
+        if pb::Consistency::try_from(consistency).is_err() {
+            return Err(errors::invalid(
+                "consistency",
+                format!("`consistency` {consistency} is not a known consistency"),
+            ));
+        }
         if consistency == pb::Consistency::Linearizable as i32 {
             let timeout = Duration::from_millis(self.node.config.min_revision_wait_ms);
             let index = self
@@ -174,10 +209,42 @@ impl AuthorizationApi {
         item: &Item<'_>,
     ) -> Result<pb::AuthorizeResult, Status> {
         if item.action.is_empty() {
-            return Err(errors::invalid("action", "`action` is required"));
+            return Err(item.invalid("action", "`action` is required"));
+        }
+        if item.action.len() > MAX_ACTION_CHARS || !is_action(item.action) {
+            return Err(item.invalid(
+                "action",
+                format!(
+                    "`action` must be `service:Action` (letters, digits and `-`, then letters \
+                     and digits), at most {MAX_ACTION_CHARS} characters"
+                ),
+            ));
         }
         if item.resource.is_empty() {
-            return Err(errors::invalid("resource", "`resource` is required"));
+            return Err(item.invalid("resource", "`resource` is required"));
+        }
+        if item.resource.chars().count() > MAX_RESOURCE_CHARS {
+            return Err(item.invalid(
+                "resource",
+                format!("`resource` is longer than {MAX_RESOURCE_CHARS} characters"),
+            ));
+        }
+        if item.context.len() > MAX_CONTEXT_KEYS {
+            return Err(item.invalid(
+                "context",
+                format!("at most {MAX_CONTEXT_KEYS} context keys"),
+            ));
+        }
+        if let Some(long) = item
+            .context
+            .keys()
+            .find(|k| k.chars().count() > MAX_KEY_CHARS)
+        {
+            let head: String = long.chars().take(32).collect();
+            return Err(item.invalid(
+                "context",
+                format!("context key `{head}…` is longer than {MAX_KEY_CHARS} characters"),
+            ));
         }
         let (subject, region) = match self.subject(caller, view, item)? {
             Subject::Found(p, region) => (p, region),
@@ -193,12 +260,6 @@ impl AuthorizationApi {
                 });
             }
         };
-        if item.context.len() > MAX_CONTEXT_KEYS {
-            return Err(errors::invalid(
-                "context",
-                format!("at most {MAX_CONTEXT_KEYS} context keys"),
-            ));
-        }
         let mut ctx = base_context(view, &subject, item.context.len());
         // Only a role can be the subject of a session ARN: a user's ARN is not parsed again.
         let session = (subject.kind == PrincipalKind::Role)
@@ -215,13 +276,13 @@ impl AuthorizationApi {
         }
         for (i, (key, value)) in item.context.iter().enumerate() {
             if is_identity_key(key) {
-                return Err(errors::invalid(
+                return Err(item.invalid(
                     "context",
                     format!("context key `{key}` is set by iamd from the subject"),
                 ));
             }
             if item.sigv4.is_some() && is_session_key(key) {
-                return Err(errors::invalid(
+                return Err(item.invalid(
                     "context",
                     format!(
                         "context key `{key}` is set by the subject's own credentials \
@@ -237,24 +298,36 @@ impl AuthorizationApi {
                 .take(i)
                 .find(|k| k.eq_ignore_ascii_case(key))
             {
-                return Err(errors::invalid(
+                return Err(item.invalid(
                     "context",
                     format!("context keys `{other}` and `{key}` are the same key"),
                 ));
             }
-            ctx.insert(key, context_value(key, value)?);
+            ctx.insert(key, context_value(item, key, value)?);
         }
         let resource_policy = match item.resource_policy {
             "" => None,
             text => {
-                let p = Policy::parse(text, PolicyKind::Resource).map_err(|e| {
-                    errors::status(
-                        tonic::Code::InvalidArgument,
-                        e.code,
-                        &e.message,
-                        Some("resource_policy"),
-                    )
-                })?;
+                let field = format!("{}resource_policy", item.prefix);
+                let p = iam_policy::check_size(text, PolicyKind::Resource)
+                    .map_err(|e| {
+                        errors::status(
+                            tonic::Code::ResourceExhausted,
+                            e.code,
+                            &e.message,
+                            Some(&field),
+                        )
+                    })
+                    .and_then(|()| {
+                        Policy::parse(text, PolicyKind::Resource).map_err(|e| {
+                            errors::status(
+                                tonic::Code::InvalidArgument,
+                                e.code,
+                                &e.message,
+                                Some(&field),
+                            )
+                        })
+                    })?;
                 Some(PolicySet::new([(
                     Arc::from("resource_policy"),
                     Arc::new(p),
@@ -269,7 +342,7 @@ impl AuthorizationApi {
                 .map_or(subject.account.as_str(), |(_, account, _)| account),
             id if simulate::is_account_id(id) => id,
             other => {
-                return Err(errors::invalid(
+                return Err(item.invalid(
                     "resource_account",
                     format!("`resource_account` must be a 12-digit account id, not `{other}`"),
                 ));
@@ -318,6 +391,7 @@ impl Authorization for AuthorizationApi {
             resource_account: &r.resource_account,
             principal_arn,
             sigv4,
+            prefix: "",
         };
         let result = self.decide(&c, &view, &item)?;
         Ok(Response::new(pb::AuthorizeResponse {
@@ -335,16 +409,28 @@ impl Authorization for AuthorizationApi {
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
         let c = caller(&request)?;
         let r = request.into_inner();
-        if r.items.is_empty() || r.items.len() > MAX_BATCH {
+        if r.items.is_empty() {
             return Err(errors::invalid(
                 "items",
-                format!("`items` must hold 1 to {MAX_BATCH} items"),
+                format!("`items` is required (1 to {MAX_BATCH} items)"),
+            ));
+        }
+        if r.items.len() > MAX_BATCH {
+            return Err(errors::status(
+                tonic::Code::ResourceExhausted,
+                "LimitExceeded",
+                &format!(
+                    "`items` holds {} items, more than {MAX_BATCH}",
+                    r.items.len()
+                ),
+                Some("items"),
             ));
         }
         self.consistency(r.min_revision, r.consistency).await?;
         let view = self.node.view.load();
         let mut results = Vec::with_capacity(r.items.len());
-        for it in &r.items {
+        for (i, it) in r.items.iter().enumerate() {
+            let prefix = format!("items[{i}].");
             let (principal_arn, sigv4) = item_subject(it.subject.as_ref());
             let item = Item {
                 action: &it.action,
@@ -354,6 +440,7 @@ impl Authorization for AuthorizationApi {
                 resource_account: &it.resource_account,
                 principal_arn,
                 sigv4,
+                prefix: &prefix,
             };
             results.push(self.decide(&c, &view, &item)?);
         }
@@ -431,10 +518,14 @@ fn subject_code(e: AuthError) -> &'static str {
     }
 }
 
-fn context_value(key: &str, value: &pb::ContextValue) -> Result<ContextValue, Status> {
+fn context_value(
+    item: &Item<'_>,
+    key: &str,
+    value: &pb::ContextValue,
+) -> Result<ContextValue, Status> {
     let check = |v: &str| {
         if v.chars().count() > MAX_VALUE_CHARS {
-            Err(errors::invalid(
+            Err(item.invalid(
                 "context",
                 format!("the value of `{key}` is longer than {MAX_VALUE_CHARS} characters"),
             ))
@@ -449,7 +540,7 @@ fn context_value(key: &str, value: &pb::ContextValue) -> Result<ContextValue, St
         }
         Some(pb::context_value::Value::StringList(list)) => {
             if list.values.len() > MAX_CONTEXT_VALUES {
-                return Err(errors::invalid(
+                return Err(item.invalid(
                     "context",
                     format!("`{key}` has more than {MAX_CONTEXT_VALUES} values"),
                 ));
@@ -459,7 +550,7 @@ fn context_value(key: &str, value: &pb::ContextValue) -> Result<ContextValue, St
             }
             Ok(ContextValue::Multi(list.values.clone()))
         }
-        None => Err(errors::invalid("context", format!("`{key}` has no value"))),
+        None => Err(item.invalid("context", format!("`{key}` has no value"))),
     }
 }
 

@@ -184,6 +184,18 @@ fn labelled(field: &str, label: &str, texts: &[String]) -> Result<Vec<Labelled>,
 /// `MalformedPolicyDocument` (INVALID_ARGUMENT) naming the field, its index, and the JSON
 /// path of the problem.
 fn parse_input(text: &str, kind: PolicyKind, field: &str) -> Result<Policy, Status> {
+    // A resource policy has `Authorize`'s limit (AWS's for bucket policies); the policies
+    // simulated as identity policies or boundaries have AWS's simulator limit, the message's.
+    if matches!(kind, PolicyKind::Resource) {
+        iam_policy::check_size(text, kind).map_err(|e| {
+            errors::status(
+                Code::ResourceExhausted,
+                e.code,
+                &format!("`{field}`: {}", e.message),
+                Some(field),
+            )
+        })?;
+    }
     Policy::parse(text, kind).map_err(|e| {
         errors::status(
             Code::InvalidArgument,
