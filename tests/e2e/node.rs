@@ -1653,3 +1653,82 @@ async fn authorize_checks_every_documented_limit() {
     );
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_or_renaming_a_user_needs_the_permission_on_the_new_arn_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    for (name, path) in [("quant-1", "/sandbox/"), ("mover", "/")] {
+        admin
+            .create_user(pb::CreateUserRequest {
+                user_name: name.into(),
+                path: path.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    admin
+        .put_user_policy(pb::PutUserPolicyRequest {
+            user_name: "mover".into(),
+            policy_name: "Sandbox".into(),
+            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:UpdateUser","Resource":"arn:aws:iam::111111111111:user/sandbox/*"}]}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let key = admin
+        .create_access_key(pb::CreateAccessKeyRequest {
+            user_name: "mover".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_key
+        .unwrap();
+    let mut mover = iam(
+        &node,
+        &SigningCredentials {
+            access_key_id: key.access_key_id,
+            secret_access_key: key.secret_access_key,
+            session_token: None,
+            region: "eu-west-1".into(),
+        },
+    )
+    .await
+    .unwrap();
+    // --- a rename inside the sandbox: both ARNs are in it
+    mover
+        .update_user(pb::UpdateUserRequest {
+            user_name: "quant-1".into(),
+            new_user_name: "quant-2".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // --- a move out of it: the new ARN is not, so refused, and the user stays
+    let err = mover
+        .update_user(pb::UpdateUserRequest {
+            user_name: "quant-2".into(),
+            new_path: "/admins/".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(err.message().contains("user/admins/quant-2"), "{err:?}");
+    let user = admin
+        .get_user(pb::GetUserRequest {
+            user_name: "quant-2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(user.path, "/sandbox/");
+    node.shutdown().await;
+}

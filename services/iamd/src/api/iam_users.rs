@@ -109,12 +109,31 @@ pub async fn update_user(
     let r = req.into_inner();
     let name = required("user_name", &r.user_name)?;
     let account = c.principal.account.clone();
-    node.authorize(&c, "iam:UpdateUser", &user_arn(node, &account, name))?;
+    let current = user_arn(node, &account, name);
+    node.authorize(&c, "iam:UpdateUser", &current)?;
+    let new_user_name = (!r.new_user_name.is_empty()).then(|| r.new_user_name.clone());
+    let new_path = (!r.new_path.is_empty()).then(|| r.new_path.clone());
+    // As in AWS (and UpdateGroup), a rename or move needs the permission on the new ARN too.
+    if new_user_name.is_some() || new_path.is_some() {
+        let prefix = format!("arn:aws:iam::{account}:user");
+        let rest = current.strip_prefix(&prefix).unwrap_or("/");
+        let (path, old_name) = rest
+            .rfind('/')
+            .map_or(("/", rest), |i| (&rest[..=i], &rest[i + 1..]));
+        let target = format!(
+            "{prefix}{}{}",
+            new_path.as_deref().unwrap_or(path),
+            new_user_name.as_deref().unwrap_or(old_name),
+        );
+        if target != current {
+            node.authorize(&c, "iam:UpdateUser", &target)?;
+        }
+    }
     let op = Op::UpdateUser {
         account,
         user_name: name.to_owned(),
-        new_user_name: (!r.new_user_name.is_empty()).then(|| r.new_user_name.clone()),
-        new_path: (!r.new_path.is_empty()).then(|| r.new_path.clone()),
+        new_user_name,
+        new_path,
     };
     let (revision, _) = node.write(&c, &r.idempotency_key, op).await?;
     Ok(pb::UpdateUserResponse { revision })
