@@ -8,6 +8,7 @@
 
 use iam_api::signing::SigningCredentials;
 use iam_api::v1 as pb;
+use iamd_tests::scenario::user_with_policy;
 use iamd_tests::{authz, config, iam, read_credentials, start};
 use tonic::Code;
 
@@ -1075,6 +1076,29 @@ async fn roles_inline_policies_tags_boundaries_and_passwords_round_trip() {
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
 
+    // --- without a policy of its own the account has AWS's default: 8 characters of three
+    //     kinds
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "ops".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let one_kind = admin
+        .create_login_profile(pb::CreateLoginProfileRequest {
+            user_name: "ops".into(),
+            password: "abcdefghij".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(one_kind.code(), Code::InvalidArgument);
+    assert!(
+        one_kind.message().contains("PasswordPolicyViolation"),
+        "{one_kind:?}"
+    );
+
     // --- passwords follow the account password policy
     admin
         .update_account_password_policy(pb::UpdateAccountPasswordPolicyRequest {
@@ -1171,38 +1195,9 @@ async fn management_calls_set_the_context_keys_aws_sets() {
               "Condition":{{"StringEquals":{{"aws:ResourceTag/desk":"delta"}}}}}}
         ]}}"#
     );
-    admin
-        .create_user(pb::CreateUserRequest {
-            user_name: "desk-admin".into(),
-            ..Default::default()
-        })
+    let creds = user_with_policy(&node, &root, "desk-admin", "DeltaDeskAdmin", &delegate)
         .await
         .unwrap();
-    admin
-        .put_user_policy(pb::PutUserPolicyRequest {
-            user_name: "desk-admin".into(),
-            policy_name: "DeltaDeskAdmin".into(),
-            policy_document: delegate,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let key = admin
-        .create_access_key(pb::CreateAccessKeyRequest {
-            user_name: "desk-admin".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_key
-        .unwrap();
-    let creds = SigningCredentials {
-        access_key_id: key.access_key_id,
-        secret_access_key: key.secret_access_key,
-        session_token: None,
-        region: "eu-west-1".into(),
-    };
     let mut delegated = iam(&node, &creds).await.unwrap();
     fn denied<T: std::fmt::Debug>(r: Result<T, tonic::Status>, what: &str) {
         match r {
@@ -1660,46 +1655,24 @@ async fn moving_or_renaming_a_user_needs_the_permission_on_the_new_arn_too() {
     let node = start(config(dir.path())).await.unwrap();
     let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
     let mut admin = iam(&node, &root).await.unwrap();
-    for (name, path) in [("quant-1", "/sandbox/"), ("mover", "/")] {
-        admin
-            .create_user(pb::CreateUserRequest {
-                user_name: name.into(),
-                path: path.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    }
     admin
-        .put_user_policy(pb::PutUserPolicyRequest {
-            user_name: "mover".into(),
-            policy_name: "Sandbox".into(),
-            policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:UpdateUser","Resource":"arn:aws:iam::111111111111:user/sandbox/*"}]}"#.into(),
+        .create_user(pb::CreateUserRequest {
+            user_name: "quant-1".into(),
+            path: "/sandbox/".into(),
             ..Default::default()
         })
         .await
         .unwrap();
-    let key = admin
-        .create_access_key(pb::CreateAccessKeyRequest {
-            user_name: "mover".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_key
-        .unwrap();
-    let mut mover = iam(
+    let creds = user_with_policy(
         &node,
-        &SigningCredentials {
-            access_key_id: key.access_key_id,
-            secret_access_key: key.secret_access_key,
-            session_token: None,
-            region: "eu-west-1".into(),
-        },
+        &root,
+        "mover",
+        "Sandbox",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:UpdateUser","Resource":"arn:aws:iam::111111111111:user/sandbox/*"}]}"#,
     )
     .await
     .unwrap();
+    let mut mover = iam(&node, &creds).await.unwrap();
     // --- a rename inside the sandbox: both ARNs are in it
     mover
         .update_user(pb::UpdateUserRequest {
@@ -1730,5 +1703,37 @@ async fn moving_or_renaming_a_user_needs_the_permission_on_the_new_arn_too() {
         .user
         .unwrap();
     assert_eq!(user.path, "/sandbox/");
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_service_user_cannot_read_the_root_keys_last_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let creds = user_with_policy(
+        &node,
+        &root,
+        "bob",
+        "OwnKeys",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetAccessKeyLastUsed","Resource":"arn:aws:iam::111111111111:user/${aws:username}"}]}"#,
+    )
+    .await
+    .unwrap();
+    let mut bob = iam(&node, &creds).await.unwrap();
+    let last_used = |id: &str| pb::GetAccessKeyLastUsedRequest {
+        access_key_id: id.into(),
+    };
+    // His own key: allowed.
+    bob.get_access_key_last_used(last_used(&creds.access_key_id))
+        .await
+        .unwrap();
+    // The root's key is the root's (arn:aws:iam::111111111111:root), not his.
+    let err = bob
+        .get_access_key_last_used(last_used(&root.access_key_id))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert!(err.message().contains(":root`"), "{err:?}");
     node.shutdown().await;
 }

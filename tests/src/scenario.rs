@@ -87,24 +87,43 @@ pub async fn order_gateway(
     node: &Running,
     root: &SigningCredentials,
 ) -> Result<SigningCredentials, tonic::Status> {
+    user_with_policy(
+        node,
+        root,
+        "order-gateway",
+        "AskForClients",
+        ORDER_GATEWAY_POLICY,
+    )
+    .await
+}
+
+/// Creates the user `user_name` with the inline policy `policy_name` (`document`) and an
+/// access key; returns the key (signing in `root`'s region).
+pub async fn user_with_policy(
+    node: &Running,
+    root: &SigningCredentials,
+    user_name: &str,
+    policy_name: &str,
+    document: &str,
+) -> Result<SigningCredentials, tonic::Status> {
     let mut iam = crate::iam(node, root)
         .await
         .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
     iam.create_user(pb::CreateUserRequest {
-        user_name: "order-gateway".into(),
+        user_name: user_name.into(),
         ..Default::default()
     })
     .await?;
     iam.put_user_policy(pb::PutUserPolicyRequest {
-        user_name: "order-gateway".into(),
-        policy_name: "AskForClients".into(),
-        policy_document: ORDER_GATEWAY_POLICY.into(),
+        user_name: user_name.into(),
+        policy_name: policy_name.into(),
+        policy_document: document.into(),
         ..Default::default()
     })
     .await?;
     let key = iam
         .create_access_key(pb::CreateAccessKeyRequest {
-            user_name: "order-gateway".into(),
+            user_name: user_name.into(),
             ..Default::default()
         })
         .await?

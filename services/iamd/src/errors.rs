@@ -11,8 +11,21 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 /// The domain of `ErrorInfo`.
 pub const DOMAIN: &str = "iamd";
 
+/// The longest message sent, in characters: messages quote the caller's input, and a
+/// message travels twice in the response headers (`grpc-message`, and the details), which
+/// clients limit (8-16 KiB is common).
+pub const MAX_MESSAGE_CHARS: usize = 1_024;
+
 /// A status with AWS's error code and, optionally, the field at fault.
 pub fn status(code: Code, aws_code: &str, message: &str, field: Option<&str>) -> Status {
+    let cut;
+    let message = match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => {
+            cut = format!("{}… (cut)", message.get(..at).unwrap_or_default());
+            cut.as_str()
+        }
+        None => message,
+    };
     let mut details =
         ErrorDetails::with_error_info(aws_code, DOMAIN, HashMap::<String, String>::new());
     if let Some(field) = field {
@@ -92,5 +105,18 @@ pub fn from_write(e: &iam_raft::WriteError) -> Status {
         W::Rejected(why) => status(Code::FailedPrecondition, "WriteRejected", why, None),
         W::Codec(codec) => internal(&format!("cannot encode the write: {codec}")),
         W::Stopped(why) => unavailable(&format!("this node has stopped: {why}"), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_message_quoting_a_huge_input_is_cut() {
+        let name = "é".repeat(20_000);
+        let status = super::invalid("user_name", format!("no user `{name}`"));
+        assert!(status.message().chars().count() < super::MAX_MESSAGE_CHARS + 32);
+        assert!(status.message().ends_with("… (cut)"));
+        let short = super::invalid("user_name", "no user `bob`");
+        assert_eq!(short.message(), "InvalidInput: no user `bob`");
     }
 }

@@ -215,6 +215,33 @@ pub fn password_violations(policy: &PasswordPolicy, password: &str) -> Vec<Strin
     lacks
 }
 
+/// What a password lacks under AWS's default password policy, which applies while the
+/// account has none of its own: at least 8 characters, three of the four kinds (uppercase,
+/// lowercase, digits, symbols), and not the account's name.
+pub fn default_policy_violations(password: &str, account_name: &str) -> Vec<String> {
+    let mut lacks = Vec::new();
+    if password.chars().count() < 8 {
+        lacks.push("at least 8 characters".to_owned());
+    }
+    let kinds = [
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(has_symbol),
+    ];
+    if kinds.iter().filter(|k| **k).count() < 3 {
+        lacks.push(
+            "three of: an uppercase letter, a lowercase letter, a number, a symbol \
+             (AWS's default policy; the account has none of its own)"
+                .to_owned(),
+        );
+    }
+    if !account_name.is_empty() && password.eq_ignore_ascii_case(account_name) {
+        lacks.push("to differ from the account's name".to_owned());
+    }
+    lacks
+}
+
 fn has_symbol(ch: char) -> bool {
     SYMBOLS.contains(ch)
 }
@@ -229,11 +256,17 @@ async fn checked_hash(node: &Node, account: &str, password: &str) -> Result<Stri
         ));
     }
     let acct = account.to_owned();
-    let policy = node
-        .read(move |s| s.account(&acct).and_then(|a| a.password_policy.clone()))
-        .await?
-        .unwrap_or_default();
-    let lacks = password_violations(&policy, password);
+    let (policy, account_name) = node
+        .read(move |s| {
+            s.account(&acct)
+                .map(|a| (a.password_policy.clone(), a.name.clone()))
+                .unwrap_or_default()
+        })
+        .await?;
+    let lacks = match policy {
+        Some(policy) => password_violations(&policy, password),
+        None => default_policy_violations(password, &account_name),
+    };
     if !lacks.is_empty() {
         return Err(errors::status(
             Code::InvalidArgument,
@@ -308,6 +341,26 @@ fn policy_in(r: &pb::UpdateAccountPasswordPolicyRequest) -> Result<PasswordPolic
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn without_a_policy_of_its_own_an_account_has_aws_default_policy() {
+        use super::default_policy_violations as lacks;
+        assert!(lacks("Tr4ding-desk", "prod-trading").is_empty());
+        assert!(
+            lacks("tradingdesk7", "prod-trading").len() == 1,
+            "two kinds"
+        );
+        assert!(lacks("abcdefgh", "prod-trading").len() == 1, "one kind");
+        assert!(lacks("Ab1!", "prod-trading").len() == 1, "too short");
+        assert!(
+            lacks("Prod-Trading1", "prod-trading1").len() == 1,
+            "the name"
+        );
+        assert!(
+            lacks("PROD-TRADING1", "prod-trading1").len() == 1,
+            "the name"
+        );
+    }
+
     use super::*;
 
     fn strict() -> PasswordPolicy {
@@ -322,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_policy_asks_only_for_eight_characters() {
+    fn a_policy_without_requirements_asks_only_for_its_length() {
         let policy = PasswordPolicy::default();
         assert!(password_violations(&policy, "abcdefgh").is_empty());
         assert_eq!(

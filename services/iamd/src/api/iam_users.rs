@@ -388,11 +388,12 @@ pub async fn get_access_key_last_used(
             ))
         })?;
     let owner = key.user.clone();
-    node.authorize(
-        &c,
-        "iam:GetAccessKeyLastUsed",
-        &owner_arn(node, &c, owner.as_deref()),
-    )?;
+    // The key's owner, whoever asks: a key without a user is the account root's.
+    let resource = match owner.as_deref() {
+        Some(u) => user_arn(node, &c.principal.account, u),
+        None => format!("arn:aws:iam::{}:root", c.principal.account),
+    };
+    node.authorize(&c, "iam:GetAccessKeyLastUsed", &resource)?;
     let user_name = match &owner {
         Some(u) => node
             .view
