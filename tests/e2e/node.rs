@@ -219,6 +219,40 @@ async fn users_keys_and_self_authorization() {
         .await
         .unwrap_err();
     assert_eq!(reused.code(), Code::FailedPrecondition, "{reused:?}");
+    // --- two rpcs whose messages are the same bytes: the key is still for the first one
+    let same_bytes = |user: &str| pb::AttachUserPolicyRequest {
+        user_name: user.into(),
+        policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+        idempotency_key: "carol-policy".into(),
+    };
+    admin.attach_user_policy(same_bytes("carol")).await.unwrap();
+    let detach = admin
+        .detach_user_policy(pb::DetachUserPolicyRequest {
+            user_name: "carol".into(),
+            policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+            idempotency_key: "carol-policy".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(detach.code(), Code::FailedPrecondition, "{detach:?}");
+    let attached = admin
+        .list_attached_user_policies(pb::ListAttachedUserPoliciesRequest {
+            user_name: "carol".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .attached_policies;
+    assert_eq!(attached.len(), 1, "still attached: {attached:?}");
+    admin
+        .detach_user_policy(pb::DetachUserPolicyRequest {
+            user_name: "carol".into(),
+            policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let carol_keys = admin
         .list_access_keys(pb::ListAccessKeysRequest {
             user_name: "carol".into(),
@@ -1192,7 +1226,9 @@ async fn management_calls_set_the_context_keys_aws_sets() {
               "Condition":{{"StringEquals":{{"aws:RequestTag/desk":"delta"}},
                            "ForAllValues:StringEquals":{{"aws:TagKeys":["desk"]}}}}}},
             {{"Effect":"Allow","Action":"iam:DeleteUser","Resource":"*",
-              "Condition":{{"StringEquals":{{"aws:ResourceTag/desk":"delta"}}}}}}
+              "Condition":{{"StringEquals":{{"iam:ResourceTag/desk":"delta"}}}}}},
+            {{"Effect":"Allow","Action":"iam:DeleteRole","Resource":"*",
+              "Condition":{{"StringEquals":{{"iam:PermissionsBoundary":"{boundary}"}}}}}}
         ]}}"#
     );
     let creds = user_with_policy(&node, &root, "desk-admin", "DeltaDeskAdmin", &delegate)
@@ -1226,6 +1262,16 @@ async fn management_calls_set_the_context_keys_aws_sets() {
         .create_user(create("t-1", boundary))
         .await
         .unwrap();
+    // ... and tags given at creation need iam:TagUser (here: desk=delta only)
+    let tagged = |desk: &str| pb::CreateUserRequest {
+        tags: vec![tag("desk", desk)],
+        ..create(&format!("t-{desk}"), boundary)
+    };
+    denied(
+        delegated.create_user(tagged("gamma")).await,
+        "CreateUser tagged for another desk",
+    );
+    delegated.create_user(tagged("delta")).await.unwrap();
     // ... and inline policies only on users that have it (the target's boundary)
     let inline = |user: &str| {
         pb::PutUserPolicyRequest {
@@ -1308,6 +1354,28 @@ async fn management_calls_set_the_context_keys_aws_sets() {
         .await
         .unwrap();
     delegated.delete_user(delete()).await.unwrap();
+
+    // --- iam:PermissionsBoundary of the role deleted: only roles within the boundary
+    for (role, with) in [("free", ""), ("bounded", boundary)] {
+        admin
+            .create_role(pb::CreateRoleRequest {
+                role_name: role.into(),
+                assume_role_policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#.into(),
+                permissions_boundary: with.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let delete_role = |role: &str| pb::DeleteRoleRequest {
+        role_name: role.into(),
+        ..Default::default()
+    };
+    denied(
+        delegated.delete_role(delete_role("free")).await,
+        "deleting a role without the boundary",
+    );
+    delegated.delete_role(delete_role("bounded")).await.unwrap();
     node.shutdown().await;
 }
 
@@ -1735,5 +1803,52 @@ async fn a_self_service_user_cannot_read_the_root_keys_last_use() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     assert!(err.message().contains(":root`"), "{err:?}");
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_may_be_limited_to_clients_by_their_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let alice = iamd_tests::scenario::trader(&node, &root).await.unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let bob = admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "bob".into(),
+            tags: vec![pb::Tag {
+                key: "desk".into(),
+                value: "gamma".into(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap()
+        .arn;
+    let creds = user_with_policy(
+        &node,
+        &root,
+        "delta-gateway",
+        "DeltaClients",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:AuthorizeOnBehalfOf","Resource":"arn:aws:iam::111111111111:user/*","Condition":{"StringEquals":{"aws:ResourceTag/desk":"delta"}}}]}"#,
+    )
+    .await
+    .unwrap();
+    let mut gateway = authz(&node, &creds).await.unwrap();
+    let ask = |subject: &str| pb::AuthorizeRequest {
+        action: "risk:GetLimits".into(),
+        resource: "*".into(),
+        subject: principal(subject),
+        ..Default::default()
+    };
+    // alice is of the delta desk: the gateway may ask for her
+    let answer = gateway.authorize(ask(&alice)).await.unwrap().into_inner();
+    assert_eq!(answer.decision, pb::Decision::Allowed as i32, "{answer:?}");
+    // bob is not
+    let err = gateway.authorize(ask(&bob)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     node.shutdown().await;
 }

@@ -363,10 +363,10 @@ async fn malformed_policies_and_oversized_simulations_are_refused() {
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted);
 
-    // --- a resource policy over Authorize's 20,480 characters, as in Authorize
+    // --- a resource policy over the simulator's 131,072 characters (AWS's)
     let big = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{{"StringEquals":{{"s3:prefix":[{}]}}}}}}]}}"#,
-        vec!["\"tick-data/2026/11/30/\""; 900].join(",")
+        vec!["\"tick-data/2026/11/30/\""; 6_000].join(",")
     );
     let err = sim
         .simulate_custom_policy(pb::SimulateCustomPolicyRequest {

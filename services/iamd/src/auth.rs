@@ -24,9 +24,22 @@ use tower::{Layer, Service};
 pub struct Caller {
     pub principal: Arc<PrincipalView>,
     pub access_key_id: String,
-    /// SHA-256 of the request message (what the signature covers): the fingerprint an
-    /// idempotency key is remembered with, so a key reused for another request is refused.
+    /// SHA-256 of the request message (what the signature covers).
     pub request_sha256: [u8; 32],
+    /// The rpc's path (`/iam.v1.Iam/CreateUser`): with the message, what an idempotency key
+    /// is remembered with (two rpcs may take the same bytes).
+    pub rpc: http::uri::PathAndQuery,
+}
+
+impl Caller {
+    /// The fingerprint of this request: its rpc and its message.
+    pub fn request_digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.rpc.path().as_bytes());
+        h.update([0u8]);
+        h.update(self.request_sha256);
+        hex::encode(h.finalize())
+    }
 }
 
 /// Paths that need no signature: they reveal nothing beyond the public proto.
@@ -325,6 +338,11 @@ fn authenticate(
         principal: Arc::clone(principal),
         access_key_id: auth.access_key_id.to_owned(),
         request_sha256,
+        rpc: parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
     })
 }
 

@@ -11,20 +11,23 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 /// The domain of `ErrorInfo`.
 pub const DOMAIN: &str = "iamd";
 
-/// The longest message sent, in characters: messages quote the caller's input, and a
-/// message travels twice in the response headers (`grpc-message`, and the details), which
-/// clients limit (8-16 KiB is common).
-pub const MAX_MESSAGE_CHARS: usize = 1_024;
+/// The longest message sent, in bytes of UTF-8: messages quote the caller's input, and a
+/// message travels twice in the response headers (`grpc-message` percent-encoded, and the
+/// details base64-encoded), which clients limit (8 KiB is gRPC C-core's soft limit).
+pub const MAX_MESSAGE_BYTES: usize = 1_024;
 
 /// A status with AWS's error code and, optionally, the field at fault.
 pub fn status(code: Code, aws_code: &str, message: &str, field: Option<&str>) -> Status {
     let cut;
-    let message = match message.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((at, _)) => {
-            cut = format!("{}… (cut)", message.get(..at).unwrap_or_default());
-            cut.as_str()
-        }
-        None => message,
+    let message = if message.len() > MAX_MESSAGE_BYTES {
+        let end = (0..=MAX_MESSAGE_BYTES)
+            .rev()
+            .find(|i| message.is_char_boundary(*i))
+            .unwrap_or(0);
+        cut = format!("{}… (cut)", message.get(..end).unwrap_or_default());
+        cut.as_str()
+    } else {
+        message
     };
     let mut details =
         ErrorDetails::with_error_info(aws_code, DOMAIN, HashMap::<String, String>::new());
@@ -112,10 +115,23 @@ pub fn from_write(e: &iam_raft::WriteError) -> Status {
 mod tests {
     #[test]
     fn a_message_quoting_a_huge_input_is_cut() {
-        let name = "é".repeat(20_000);
-        let status = super::invalid("user_name", format!("no user `{name}`"));
-        assert!(status.message().chars().count() < super::MAX_MESSAGE_CHARS + 32);
-        assert!(status.message().ends_with("… (cut)"));
+        for ch in ["x", "é", "😀"] {
+            let name = ch.repeat(20_000);
+            let status = super::invalid("user_name", format!("no user `{name}`"));
+            assert!(
+                status.message().len() < super::MAX_MESSAGE_BYTES + 32,
+                "{ch}"
+            );
+            assert!(status.message().ends_with("… (cut)"));
+            // Both copies of the message, encoded as they travel, stay well under 8 KiB.
+            let response = status.into_http::<tonic::body::Body>();
+            let headers: usize = response
+                .headers()
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len())
+                .sum();
+            assert!(headers < 8 * 1024, "{ch}: {headers} bytes of headers");
+        }
         let short = super::invalid("user_name", "no user `bob`");
         assert_eq!(short.message(), "InvalidInput: no user `bob`");
     }

@@ -186,9 +186,11 @@ impl Node {
             .principal_by_arn(resource)
             .filter(|t| matches!(t.kind, PrincipalKind::User | PrincipalKind::Role));
         let target_tags = target.map_or(&[][..], |t| t.tags.as_slice());
-        let mut ctx = base_context(&view, p, keys.len() + target_tags.len());
+        let mut ctx = base_context(&view, p, keys.len() + 2 * target_tags.len());
         for tag in target_tags {
+            // IAM knows a user's or role's tags under both names.
             ctx.insert_single(&format!("aws:ResourceTag/{}", tag.key), tag.value.clone());
+            ctx.insert_single(&format!("iam:ResourceTag/{}", tag.key), tag.value.clone());
         }
         for (key, value) in keys {
             ctx.insert(key, value.clone());
@@ -228,7 +230,7 @@ impl Node {
             .then(|| format!("{}/{idempotency_key}", caller.principal.unique_id));
         let write = Write {
             at: now_ms(),
-            request_digest: key.as_ref().map(|_| hex::encode(caller.request_sha256)),
+            request_digest: key.as_ref().map(|_| caller.request_digest()),
             idempotency_key: key,
             op,
         };

@@ -104,6 +104,31 @@ enum Subject {
     Failed(&'static str),
 }
 
+/// Two keys of `context` that differ only in letter case, if any: pairwise for the few keys
+/// of a usual request, through a set of lowercased keys beyond (at most 100 keys of 256
+/// characters, in each of 100 items).
+fn same_key_twice(
+    context: &std::collections::HashMap<String, pb::ContextValue>,
+) -> Option<(&str, &str)> {
+    if context.len() <= 8 {
+        for (i, one) in context.keys().enumerate() {
+            let mut later = context.keys().skip(i + 1);
+            if let Some(other) = later.find(|k| k.eq_ignore_ascii_case(one)) {
+                return Some((one.as_str(), other.as_str()));
+            }
+        }
+        return None;
+    }
+    let mut seen: std::collections::HashMap<String, &str> =
+        std::collections::HashMap::with_capacity(context.len());
+    for key in context.keys() {
+        if let Some(one) = seen.insert(key.to_ascii_lowercase(), key.as_str()) {
+            return Some((one, key.as_str()));
+        }
+    }
+    None
+}
+
 /// Keys of a session, which a `sigv4` subject's own credentials determine: the caller may
 /// not supply them for it.
 fn is_session_key(key: &str) -> bool {
@@ -274,7 +299,15 @@ impl AuthorizationApi {
             // The credential scope's region, unless the resource server says otherwise.
             ctx.insert_single("aws:RequestedRegion", region);
         }
-        for (i, (key, value)) in item.context.iter().enumerate() {
+        if let Some((one, other)) = same_key_twice(item.context) {
+            // Keys are compared ignoring case: two spellings of one key would leave the value
+            // to the map's order.
+            return Err(item.invalid(
+                "context",
+                format!("context keys `{one}` and `{other}` are the same key"),
+            ));
+        }
+        for (key, value) in item.context {
             if is_identity_key(key) {
                 return Err(item.invalid(
                     "context",
@@ -288,19 +321,6 @@ impl AuthorizationApi {
                         "context key `{key}` is set by the subject's own credentials \
                          (a `sigv4` subject)"
                     ),
-                ));
-            }
-            // Keys are compared ignoring case: two spellings of one key would leave the
-            // value to the map's order.
-            if let Some(other) = item
-                .context
-                .keys()
-                .take(i)
-                .find(|k| k.eq_ignore_ascii_case(key))
-            {
-                return Err(item.invalid(
-                    "context",
-                    format!("context keys `{other}` and `{key}` are the same key"),
                 ));
             }
             ctx.insert(key, context_value(item, key, value)?);
@@ -635,6 +655,21 @@ mod tests {
             "arn:aws:iam::111111111111:user/assumed-role/x/y",
         ] {
             assert_eq!(session_name(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn two_spellings_of_a_key_are_found_among_few_keys_or_many() {
+        use super::same_key_twice;
+        let value = iam_api::v1::ContextValue::default();
+        for n in [2usize, 8, 9, 100] {
+            let mut context: std::collections::HashMap<String, _> = (0..n - 1)
+                .map(|i| (format!("trading:Key{i}"), value.clone()))
+                .collect();
+            assert!(same_key_twice(&context).is_none(), "{n}");
+            context.insert("TRADING:KEY0".into(), value.clone());
+            let (a, b) = same_key_twice(&context).expect("found");
+            assert!(a.eq_ignore_ascii_case(b) && a != b, "{n}: {a} {b}");
         }
     }
 

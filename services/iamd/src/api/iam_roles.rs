@@ -1,7 +1,7 @@
 //! Roles and their trust policies.
 
 use iam_api::v1 as pb;
-use iam_store::{Op, Outcome, StoreError};
+use iam_store::{Op, Outcome, PrincipalKind, StoreError};
 use tonic::{Request, Status};
 
 use super::convert::{self, tags_in};
@@ -46,12 +46,12 @@ pub async fn create_role(
     if !r.permissions_boundary.is_empty() {
         keys.push(super::boundary_key(&r.permissions_boundary));
     }
-    node.authorize_with(
-        &c,
-        "iam:CreateRole",
-        &format!("arn:aws:iam::{account}:role{path}{name}"),
-        &keys,
-    )?;
+    let arn = format!("arn:aws:iam::{account}:role{path}{name}");
+    node.authorize_with(&c, "iam:CreateRole", &arn, &keys)?;
+    // As in AWS, tags given at creation need the tagging permission too.
+    if !r.tags.is_empty() {
+        node.authorize_with(&c, "iam:TagRole", &arn, &super::request_tag_keys(&r.tags))?;
+    }
     let op = Op::CreateRole {
         account,
         role_name: name.to_owned(),
@@ -106,7 +106,13 @@ pub async fn update_role(
         .map(|n| convert::non_negative("max_session_duration", n))
         .transpose()?;
     let account = c.principal.account.clone();
-    node.authorize(&c, "iam:UpdateRole", &role_arn(node, &account, name).await?)?;
+    let boundary = super::current_boundary_key(node, &account, PrincipalKind::Role, name).await?;
+    node.authorize_with(
+        &c,
+        "iam:UpdateRole",
+        &role_arn(node, &account, name).await?,
+        &boundary,
+    )?;
     let op = Op::UpdateRole {
         account,
         role_name: name.to_owned(),
@@ -125,7 +131,13 @@ pub async fn delete_role(
     let r = req.into_inner();
     let name = required("role_name", &r.role_name)?;
     let account = c.principal.account.clone();
-    node.authorize(&c, "iam:DeleteRole", &role_arn(node, &account, name).await?)?;
+    let boundary = super::current_boundary_key(node, &account, PrincipalKind::Role, name).await?;
+    node.authorize_with(
+        &c,
+        "iam:DeleteRole",
+        &role_arn(node, &account, name).await?,
+        &boundary,
+    )?;
     let op = Op::DeleteRole {
         account,
         role_name: name.to_owned(),
@@ -182,10 +194,13 @@ pub async fn update_assume_role_policy(
     let name = required("role_name", &r.role_name)?;
     let document = required("policy_document", &r.policy_document)?;
     let account = c.principal.account.clone();
-    node.authorize(
+    // AWS sets the role's `iam:PermissionsBoundary` for this, DeleteRole and UpdateRole.
+    let boundary = super::current_boundary_key(node, &account, PrincipalKind::Role, name).await?;
+    node.authorize_with(
         &c,
         "iam:UpdateAssumeRolePolicy",
         &role_arn(node, &account, name).await?,
+        &boundary,
     )?;
     let op = Op::UpdateAssumeRolePolicy {
         account,

@@ -35,12 +35,12 @@ pub async fn create_user(
     if !r.permissions_boundary.is_empty() {
         keys.push(super::boundary_key(&r.permissions_boundary));
     }
-    node.authorize_with(
-        &c,
-        "iam:CreateUser",
-        &format!("arn:aws:iam::{account}:user{path}{name}"),
-        &keys,
-    )?;
+    let arn = format!("arn:aws:iam::{account}:user{path}{name}");
+    node.authorize_with(&c, "iam:CreateUser", &arn, &keys)?;
+    // As in AWS, tags given at creation need the tagging permission too.
+    if !r.tags.is_empty() {
+        node.authorize_with(&c, "iam:TagUser", &arn, &super::request_tag_keys(&r.tags))?;
+    }
     let op = Op::CreateUser {
         account,
         user_name: name.to_owned(),

@@ -181,20 +181,24 @@ fn labelled(field: &str, label: &str, texts: &[String]) -> Result<Vec<Labelled>,
         .collect()
 }
 
+/// The largest policy a simulation takes, in non-whitespace characters (AWS's simulator's).
+pub const MAX_SIMULATED_POLICY_CHARS: usize = 131_072;
+
 /// `MalformedPolicyDocument` (INVALID_ARGUMENT) naming the field, its index, and the JSON
 /// path of the problem.
 fn parse_input(text: &str, kind: PolicyKind, field: &str) -> Result<Policy, Status> {
-    // A resource policy has `Authorize`'s limit (AWS's for bucket policies); the policies
-    // simulated as identity policies or boundaries have AWS's simulator limit, the message's.
-    if matches!(kind, PolicyKind::Resource) {
-        iam_policy::check_size(text, kind).map_err(|e| {
-            errors::status(
-                Code::ResourceExhausted,
-                e.code,
-                &format!("`{field}`: {}", e.message),
-                Some(field),
-            )
-        })?;
+    // AWS's simulator takes policies of up to 131,072 characters, whatever their kind.
+    let size = iam_policy::policy_size(text);
+    if size > MAX_SIMULATED_POLICY_CHARS {
+        return Err(errors::status(
+            Code::ResourceExhausted,
+            "LimitExceeded",
+            &format!(
+                "`{field}` has {size} non-whitespace characters, more than the \
+                 {MAX_SIMULATED_POLICY_CHARS} the simulator takes"
+            ),
+            Some(field),
+        ));
     }
     Policy::parse(text, kind).map_err(|e| {
         errors::status(
