@@ -145,7 +145,9 @@ impl Machine for IamState {
         // leaves the state untouched.
         let result = self.dispatch(&write.op, write.at);
         let response = Response { revision, result };
-        if let Some(key) = &write.idempotency_key {
+        // Only a change made is remembered: a refused write changed nothing, and its retry
+        // (the user it needed now created, the conflict gone) is tried again.
+        if let (Some(key), true) = (&write.idempotency_key, response.result.is_ok()) {
             self.remember(key.clone(), write.request_digest.clone(), response.clone());
         }
         response

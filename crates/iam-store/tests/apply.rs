@@ -281,6 +281,25 @@ fn a_retried_write_is_applied_once() {
 }
 
 #[test]
+fn a_refused_write_is_tried_again_when_retried() {
+    let mut s = Store::new();
+    let attach = || Op::AttachPolicy {
+        account: ACCT.into(),
+        kind: PrincipalKind::User,
+        name: "alice".into(),
+        policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+    };
+    let first = s.run_digest(attach(), Some("k"), Some("digest-a"));
+    assert_eq!(first.unwrap_err().code, ErrorCode::NoSuchEntity);
+    s.ok(user("alice"));
+    assert!(s.run_digest(attach(), Some("k"), Some("digest-a")).is_ok());
+    let attached = &s.state.account(ACCT).unwrap().users["alice"]
+        .permissions
+        .attached;
+    assert_eq!(attached.len(), 1);
+}
+
+#[test]
 fn a_key_reused_for_another_request_is_refused_and_applies_nothing() {
     let mut s = Store::new();
     let first = s.run_digest(user("alice"), Some("k"), Some("digest-a"));
