@@ -1852,3 +1852,63 @@ async fn a_gateway_may_be_limited_to_clients_by_their_tags() {
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_policys_tags_are_its_resource_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    for desk in ["delta", "gamma"] {
+        admin
+            .create_policy(pb::CreatePolicyRequest {
+                policy_name: format!("{desk}-limits"),
+                policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"risk:GetLimits","Resource":"*"}]}"#.into(),
+                tags: vec![pb::Tag {
+                    key: "desk".into(),
+                    value: desk.into(),
+                }],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let creds = user_with_policy(
+        &node,
+        &root,
+        "delta-lead",
+        "DeltaPolicies",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetPolicy","iam:ListPolicyTags"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/desk":"delta"}}}]}"#,
+    )
+    .await
+    .unwrap();
+    let mut lead = iam(&node, &creds).await.unwrap();
+    let arn = |desk: &str| format!("arn:aws:iam::111111111111:policy/{desk}-limits");
+    lead.get_policy(pb::GetPolicyRequest {
+        policy_arn: arn("delta"),
+    })
+    .await
+    .unwrap();
+    lead.list_policy_tags(pb::ListPolicyTagsRequest {
+        policy_arn: arn("delta"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let err = lead
+        .get_policy(pb::GetPolicyRequest {
+            policy_arn: arn("gamma"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let err = lead
+        .list_policy_tags(pb::ListPolicyTagsRequest {
+            policy_arn: arn("gamma"),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    node.shutdown().await;
+}

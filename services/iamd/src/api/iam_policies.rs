@@ -62,7 +62,7 @@ pub async fn get_policy(
     let c = caller(&req)?;
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
-    node.authorize(&c, "iam:GetPolicy", arn)?;
+    authorize_on_policy(node, &c, "iam:GetPolicy", arn).await?;
     let policy = match find(node, &c.principal.account, arn).await? {
         Found::Aws(p, attachments, boundaries) => {
             convert::library_policy_used(p, attachments, boundaries)
@@ -81,7 +81,7 @@ pub async fn delete_policy(
     let c = caller(&req)?;
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
-    node.authorize(&c, "iam:DeletePolicy", arn)?;
+    authorize_on_policy(node, &c, "iam:DeletePolicy", arn).await?;
     let op = Op::DeletePolicy {
         account: c.principal.account.clone(),
         policy_arn: arn.to_owned(),
@@ -162,7 +162,7 @@ pub async fn create_policy_version(
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?.to_owned();
     let document = required("policy_document", &r.policy_document)?;
-    node.authorize(&c, "iam:CreatePolicyVersion", &arn)?;
+    authorize_on_policy(node, &c, "iam:CreatePolicyVersion", &arn).await?;
     let account = c.principal.account.clone();
     let op = Op::CreatePolicyVersion {
         account: account.clone(),
@@ -208,7 +208,7 @@ pub async fn get_policy_version(
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
     let version_id = required("version_id", &r.version_id)?;
     let number = version_number(version_id)?;
-    node.authorize(&c, "iam:GetPolicyVersion", arn)?;
+    authorize_on_policy(node, &c, "iam:GetPolicyVersion", arn).await?;
     let version = match find(node, &c.principal.account, arn).await? {
         Found::Aws(p, ..) if number == 1 => {
             convert::policy_version(1, None, true, p.document.to_owned())
@@ -240,7 +240,7 @@ pub async fn delete_policy_version(
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
     let version_id = required("version_id", &r.version_id)?;
-    node.authorize(&c, "iam:DeletePolicyVersion", arn)?;
+    authorize_on_policy(node, &c, "iam:DeletePolicyVersion", arn).await?;
     let op = Op::DeletePolicyVersion {
         account: c.principal.account.clone(),
         policy_arn: arn.to_owned(),
@@ -257,7 +257,7 @@ pub async fn list_policy_versions(
     let c = caller(&req)?;
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
-    node.authorize(&c, "iam:ListPolicyVersions", arn)?;
+    authorize_on_policy(node, &c, "iam:ListPolicyVersions", arn).await?;
     let versions = match find(node, &c.principal.account, arn).await? {
         Found::Aws(..) => vec![convert::policy_version(1, None, true, String::new())],
         // Newest first: the map is in version order.
@@ -291,7 +291,7 @@ pub async fn set_default_policy_version(
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
     let version_id = required("version_id", &r.version_id)?;
-    node.authorize(&c, "iam:SetDefaultPolicyVersion", arn)?;
+    authorize_on_policy(node, &c, "iam:SetDefaultPolicyVersion", arn).await?;
     let op = Op::SetDefaultPolicyVersion {
         account: c.principal.account.clone(),
         policy_arn: arn.to_owned(),
@@ -311,7 +311,7 @@ pub async fn list_entities_for_policy(
     let kinds = Kinds::from_filter(r.entity_filter)?;
     let usage = usage_in(r.policy_usage_filter)?;
     let prefix = path_or_root(&r.path_prefix);
-    node.authorize(&c, "iam:ListEntitiesForPolicy", &arn)?;
+    authorize_on_policy(node, &c, "iam:ListEntitiesForPolicy", &arn).await?;
     let account = c.principal.account.clone();
     find(node, &account, &arn).await?;
     let listed = node
@@ -333,6 +333,39 @@ pub fn customer_policy<'s>(s: &'s IamState, account: &str, arn: &str) -> Option<
         .policies
         .get(&name.to_ascii_lowercase())
         .filter(|p| p.arn == arn)
+}
+
+/// `aws:ResourceTag/…` of the customer managed policy `arn` of the caller's account (none
+/// for an AWS managed policy, which has no tags, or one that does not exist).
+pub async fn policy_tag_keys(node: &Node, account: &str, arn: &str) -> Result<super::Keys, Status> {
+    let (acct, arn) = (account.to_owned(), arn.to_owned());
+    node.read(move |s| {
+        customer_policy(s, &acct, &arn)
+            .map(|p| {
+                p.tags
+                    .iter()
+                    .map(|t| {
+                        (
+                            format!("aws:ResourceTag/{}", t.key),
+                            iam_policy::ContextValue::Single(t.value.clone()),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+    .await
+}
+
+/// Authorizes `action` on the managed policy `arn`, with its tags as `aws:ResourceTag/…`.
+async fn authorize_on_policy(
+    node: &Node,
+    c: &crate::auth::Caller,
+    action: &str,
+    arn: &str,
+) -> Result<(), Status> {
+    let keys = policy_tag_keys(node, &c.principal.account, arn).await?;
+    node.authorize_with(c, action, arn, &keys)
 }
 
 /// A required field holding a managed policy ARN (`arn:aws:iam::ACCOUNT:policy/PATH/NAME`,

@@ -181,6 +181,18 @@ impl Target {
             resource,
         }
     }
+
+    /// A managed policy's tags as `aws:ResourceTag/…` (a user's or role's are added by
+    /// [`Node::authorize_with`] itself).
+    async fn resource_tags(&self, node: &Node, c: &Caller) -> Result<super::Keys, Status> {
+        match self.kind {
+            Taggable::Policy => {
+                super::iam_policies::policy_tag_keys(node, &c.principal.account, &self.resource)
+                    .await
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
 }
 
 async fn tag(
@@ -194,7 +206,9 @@ async fn tag(
     if tags.is_empty() {
         return Err(errors::invalid("tags", "`tags` is required"));
     }
-    node.authorize_with(c, action, &t.resource, &super::request_tag_keys(tags))?;
+    let mut keys = t.resource_tags(node, c).await?;
+    keys.extend(super::request_tag_keys(tags));
+    node.authorize_with(c, action, &t.resource, &keys)?;
     let op = Op::Tag {
         account: c.principal.account.clone(),
         target: t.kind,
@@ -213,12 +227,9 @@ async fn untag(
     idempotency_key: &str,
 ) -> Result<u64, Status> {
     check_tag_keys(tag_keys)?;
-    node.authorize_with(
-        c,
-        action,
-        &t.resource,
-        &[super::tag_keys_key(tag_keys.to_vec())],
-    )?;
+    let mut keys = t.resource_tags(node, c).await?;
+    keys.push(super::tag_keys_key(tag_keys.to_vec()));
+    node.authorize_with(c, action, &t.resource, &keys)?;
     let op = Op::Untag {
         account: c.principal.account.clone(),
         target: t.kind,
@@ -236,7 +247,8 @@ async fn list(
     marker: &str,
     max_items: i32,
 ) -> Result<Page<Tag>, Status> {
-    node.authorize(c, action, &t.resource)?;
+    let keys = t.resource_tags(node, c).await?;
+    node.authorize_with(c, action, &t.resource, &keys)?;
     let account = c.principal.account.clone();
     let mut tags = node
         .read(move |s| tags_of(s, &account, t.kind, &t.name))
