@@ -253,10 +253,13 @@ async fn authorize(
     policy_arn: Option<&str>,
     boundary: Option<&str>,
 ) -> Result<(), Status> {
-    let arn = principal_arn(node, &c.principal.account, kind, name).await?;
-    let mut keys = match boundary {
-        Some(b) => vec![super::boundary_key(b)],
-        None => super::current_boundary_key(node, &c.principal.account, kind, name).await?,
+    let account = &c.principal.account;
+    let (arn, mut keys) = match boundary {
+        Some(b) => (
+            principal_arn(node, account, kind, name).await?,
+            vec![super::boundary_key(b)],
+        ),
+        None => super::arn_and_boundary(node, account, kind, name).await?,
     };
     if let Some(policy) = policy_arn {
         keys.push((

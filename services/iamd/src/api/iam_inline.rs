@@ -221,12 +221,12 @@ async fn authorize(
     name: &str,
     suffix: &str,
 ) -> Result<(), Status> {
-    let arn = principal_arn(node, &c.principal.account, kind, name).await?;
+    let account = &c.principal.account;
     // AWS sets `iam:PermissionsBoundary` (the user's or role's) for the changes only.
-    let keys = if matches!(verb, "Put" | "Delete") {
-        super::current_boundary_key(node, &c.principal.account, kind, name).await?
+    let (arn, keys) = if matches!(verb, "Put" | "Delete") {
+        super::arn_and_boundary(node, account, kind, name).await?
     } else {
-        Vec::new()
+        (principal_arn(node, account, kind, name).await?, Vec::new())
     };
     node.authorize_with(c, &action(verb, kind, suffix), &arn, &keys)
 }

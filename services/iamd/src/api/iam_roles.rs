@@ -25,6 +25,19 @@ pub async fn role_arn(node: &Node, account: &str, name: &str) -> Result<String, 
     Ok(found.unwrap_or_else(|| format!("arn:aws:iam::{account}:role/{name}")))
 }
 
+/// Authorizes `action` on the role `name` with its `iam:PermissionsBoundary`, as AWS sets it
+/// for `UpdateRole`, `DeleteRole` and `UpdateAssumeRolePolicy`.
+async fn authorize_on_role(
+    node: &Node,
+    c: &crate::auth::Caller,
+    action: &str,
+    name: &str,
+) -> Result<(), Status> {
+    let (arn, boundary) =
+        super::arn_and_boundary(node, &c.principal.account, PrincipalKind::Role, name).await?;
+    node.authorize_with(c, action, &arn, &boundary)
+}
+
 pub async fn create_role(
     node: &Node,
     req: Request<pb::CreateRoleRequest>,
@@ -106,13 +119,7 @@ pub async fn update_role(
         .map(|n| convert::non_negative("max_session_duration", n))
         .transpose()?;
     let account = c.principal.account.clone();
-    let boundary = super::current_boundary_key(node, &account, PrincipalKind::Role, name).await?;
-    node.authorize_with(
-        &c,
-        "iam:UpdateRole",
-        &role_arn(node, &account, name).await?,
-        &boundary,
-    )?;
+    authorize_on_role(node, &c, "iam:UpdateRole", name).await?;
     let op = Op::UpdateRole {
         account,
         role_name: name.to_owned(),
@@ -131,13 +138,7 @@ pub async fn delete_role(
     let r = req.into_inner();
     let name = required("role_name", &r.role_name)?;
     let account = c.principal.account.clone();
-    let boundary = super::current_boundary_key(node, &account, PrincipalKind::Role, name).await?;
-    node.authorize_with(
-        &c,
-        "iam:DeleteRole",
-        &role_arn(node, &account, name).await?,
-        &boundary,
-    )?;
+    authorize_on_role(node, &c, "iam:DeleteRole", name).await?;
     let op = Op::DeleteRole {
         account,
         role_name: name.to_owned(),
@@ -194,14 +195,7 @@ pub async fn update_assume_role_policy(
     let name = required("role_name", &r.role_name)?;
     let document = required("policy_document", &r.policy_document)?;
     let account = c.principal.account.clone();
-    // AWS sets the role's `iam:PermissionsBoundary` for this, DeleteRole and UpdateRole.
-    let boundary = super::current_boundary_key(node, &account, PrincipalKind::Role, name).await?;
-    node.authorize_with(
-        &c,
-        "iam:UpdateAssumeRolePolicy",
-        &role_arn(node, &account, name).await?,
-        &boundary,
-    )?;
+    authorize_on_role(node, &c, "iam:UpdateAssumeRolePolicy", name).await?;
     let op = Op::UpdateAssumeRolePolicy {
         account,
         role_name: name.to_owned(),

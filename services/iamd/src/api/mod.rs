@@ -88,26 +88,39 @@ pub fn boundary_key(arn: &str) -> (String, ContextValue) {
     )
 }
 
-/// `iam:PermissionsBoundary` of the user or role `name` as it is now (none for a group,
-/// an entity without a boundary, or one that does not exist).
-pub async fn current_boundary_key(
+/// The ARN of the user, group or role `name` (as [`principal_arn`] gives it), and the
+/// `iam:PermissionsBoundary` key of a user or role that has a boundary, from one read of the
+/// state.
+pub async fn arn_and_boundary(
     node: &Node,
     account: &str,
     kind: PrincipalKind,
     name: &str,
-) -> Result<Keys, Status> {
+) -> Result<(String, Keys), Status> {
     let (acct, key) = (account.to_owned(), name.to_ascii_lowercase());
-    let boundary = node
+    let found = node
         .read(move |s| {
             let a = s.account(&acct)?;
             match kind {
-                PrincipalKind::User => a.users.get(&key)?.boundary.clone(),
-                PrincipalKind::Role => a.roles.get(&key)?.boundary.clone(),
-                PrincipalKind::Group => None,
+                PrincipalKind::User => a
+                    .users
+                    .get(&key)
+                    .map(|u| (u.arn.clone(), u.boundary.clone())),
+                PrincipalKind::Group => a.groups.get(&key).map(|g| (g.arn.clone(), None)),
+                PrincipalKind::Role => a
+                    .roles
+                    .get(&key)
+                    .map(|r| (r.arn.clone(), r.boundary.clone())),
             }
         })
         .await?;
-    Ok(boundary.iter().map(|arn| boundary_key(arn)).collect())
+    Ok(match found {
+        Some((arn, boundary)) => (arn, boundary.iter().map(|b| boundary_key(b)).collect()),
+        None => (
+            format!("arn:aws:iam::{account}:{}/{name}", kind.noun()),
+            Vec::new(),
+        ),
+    })
 }
 
 /// `path` defaults to `/`.
