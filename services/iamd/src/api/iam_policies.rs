@@ -26,17 +26,14 @@ pub async fn create_policy(
     let document = required("policy_document", &r.policy_document)?;
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
-    let arn = format!("arn:aws:iam::{account}:policy{path}{name}");
-    node.authorize_with(
+    super::authorize_create(
+        node,
         &c,
-        "iam:CreatePolicy",
-        &arn,
-        &super::request_tag_keys(&r.tags),
+        ("iam:CreatePolicy", "iam:TagPolicy"),
+        &format!("arn:aws:iam::{account}:policy{path}{name}"),
+        &r.tags,
+        "",
     )?;
-    // As in AWS, tags given at creation need the tagging permission too.
-    if !r.tags.is_empty() {
-        node.authorize_with(&c, "iam:TagPolicy", &arn, &super::request_tag_keys(&r.tags))?;
-    }
     let op = Op::CreatePolicy {
         account,
         policy_name: name.to_owned(),

@@ -55,16 +55,14 @@ pub async fn create_role(
     };
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
-    let mut keys = super::request_tag_keys(&r.tags);
-    if !r.permissions_boundary.is_empty() {
-        keys.push(super::boundary_key(&r.permissions_boundary));
-    }
-    let arn = format!("arn:aws:iam::{account}:role{path}{name}");
-    node.authorize_with(&c, "iam:CreateRole", &arn, &keys)?;
-    // As in AWS, tags given at creation need the tagging permission too.
-    if !r.tags.is_empty() {
-        node.authorize_with(&c, "iam:TagRole", &arn, &super::request_tag_keys(&r.tags))?;
-    }
+    super::authorize_create(
+        node,
+        &c,
+        ("iam:CreateRole", "iam:TagRole"),
+        &format!("arn:aws:iam::{account}:role{path}{name}"),
+        &r.tags,
+        &r.permissions_boundary,
+    )?;
     let op = Op::CreateRole {
         account,
         role_name: name.to_owned(),

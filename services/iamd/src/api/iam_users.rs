@@ -31,16 +31,14 @@ pub async fn create_user(
     let name = required("user_name", &r.user_name)?;
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
-    let mut keys = super::request_tag_keys(&r.tags);
-    if !r.permissions_boundary.is_empty() {
-        keys.push(super::boundary_key(&r.permissions_boundary));
-    }
-    let arn = format!("arn:aws:iam::{account}:user{path}{name}");
-    node.authorize_with(&c, "iam:CreateUser", &arn, &keys)?;
-    // As in AWS, tags given at creation need the tagging permission too.
-    if !r.tags.is_empty() {
-        node.authorize_with(&c, "iam:TagUser", &arn, &super::request_tag_keys(&r.tags))?;
-    }
+    super::authorize_create(
+        node,
+        &c,
+        ("iam:CreateUser", "iam:TagUser"),
+        &format!("arn:aws:iam::{account}:user{path}{name}"),
+        &r.tags,
+        &r.permissions_boundary,
+    )?;
     let op = Op::CreateUser {
         account,
         user_name: name.to_owned(),

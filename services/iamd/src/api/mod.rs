@@ -75,6 +75,30 @@ pub fn request_tag_keys(tags: &[pb::Tag]) -> Keys {
     keys
 }
 
+/// Authorizes creating `arn` (`create`: `iam:CreateUser`, …) with the request's keys: its
+/// tags (`aws:RequestTag/…`, `aws:TagKeys`) and, when one is given, its permissions
+/// boundary (`iam:PermissionsBoundary`). As in AWS, tags given at creation need the tagging
+/// permission (`tag`: `iam:TagUser`, …) too, with the tags' keys.
+pub fn authorize_create(
+    node: &Node,
+    c: &Caller,
+    (create, tag): (&str, &str),
+    arn: &str,
+    tags: &[pb::Tag],
+    boundary: &str,
+) -> Result<(), Status> {
+    let mut keys = request_tag_keys(tags);
+    let tag_keys = keys.len();
+    if !boundary.is_empty() {
+        keys.push(boundary_key(boundary));
+    }
+    node.authorize_with(c, create, arn, &keys)?;
+    if !tags.is_empty() {
+        node.authorize_with(c, tag, arn, keys.get(..tag_keys).unwrap_or_default())?;
+    }
+    Ok(())
+}
+
 /// `aws:TagKeys`: the tag keys a request names.
 pub fn tag_keys_key(keys: Vec<String>) -> (String, ContextValue) {
     ("aws:TagKeys".to_owned(), ContextValue::Multi(keys))
