@@ -175,6 +175,35 @@ impl Node {
         resource: &str,
         keys: &[(String, ContextValue)],
     ) -> Result<(), Status> {
+        self.check(caller, action, resource, None, keys)
+    }
+
+    /// [`Node::authorize`] of `iam:AuthorizeOnBehalfOf` on `subject`, which the caller has
+    /// already found (its tags are the resource's: not looked up again).
+    pub fn authorize_on_behalf_of(
+        &self,
+        caller: &Caller,
+        subject: &PrincipalView,
+    ) -> Result<(), Status> {
+        self.check(
+            caller,
+            "iam:AuthorizeOnBehalfOf",
+            &subject.arn,
+            Some(subject),
+            &[],
+        )
+    }
+
+    /// The check of [`Node::authorize_with`]; `target` is the user or role `resource` names
+    /// when the caller knows it, else it is looked up.
+    fn check(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        target: Option<&PrincipalView>,
+        keys: &[(String, ContextValue)],
+    ) -> Result<(), Status> {
         let p = &caller.principal;
         let view = self.view.load();
         let scps = view.scps(&p.account);
@@ -182,8 +211,8 @@ impl Node {
         if p.kind == PrincipalKind::Root && scps.is_empty() {
             return Ok(());
         }
-        let target = view
-            .principal_by_arn(resource)
+        let target = target
+            .or_else(|| view.principal_by_arn(resource).map(|t| &**t))
             .filter(|t| matches!(t.kind, PrincipalKind::User | PrincipalKind::Role));
         let target_tags = target.map_or(&[][..], |t| t.tags.as_slice());
         let mut ctx = base_context(&view, p, keys.len() + 2 * target_tags.len());

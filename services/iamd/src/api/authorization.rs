@@ -194,8 +194,7 @@ impl AuthorizationApi {
                 Err(e) => return Ok(Subject::Failed(subject_code(e))),
             },
         };
-        self.node
-            .authorize(caller, "iam:AuthorizeOnBehalfOf", &found.arn)?;
+        self.node.authorize_on_behalf_of(caller, &found)?;
         Ok(Subject::Found(found, region))
     }
 
