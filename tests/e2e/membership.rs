@@ -49,6 +49,20 @@ async fn create_user(node: &Running, root: &SigningCredentials, name: &str) -> u
         .unwrap_or_else(|e| panic!("create {name}: {e}"))
 }
 
+/// Waits until every node has applied `revision`, then checks that each has every user.
+async fn every_node_has(nodes: &[Running], revision: u64, names: &[&str]) {
+    for node in nodes {
+        node.node.wait_revision(revision).await.unwrap();
+        for name in names {
+            assert!(
+                has_user(node, name),
+                "{name} on {}",
+                node.node.config.node_id
+            );
+        }
+    }
+}
+
 async fn voters(node: &Running, root: &SigningCredentials) -> BTreeSet<u64> {
     let status = cluster_status(node, root).await.unwrap();
     if status.role == pb::NodeRole::Leader as i32 {
@@ -239,22 +253,18 @@ async fn grow_to_five_shrink_to_three_and_replace_a_dead_node() {
         "{now:?}"
     );
     let last = create_user(&nodes[2], &root, "after-replace").await;
-    for node in &nodes {
-        node.node.wait_revision(last).await.unwrap();
-        for name in [
+    every_node_has(
+        &nodes,
+        last,
+        &[
             "before-growth",
             "after-growth",
             "after-shrink",
             "while-degraded",
             "after-replace",
-        ] {
-            assert!(
-                has_user(node, name),
-                "{name} on {}",
-                node.node.config.node_id
-            );
-        }
-    }
+        ],
+    )
+    .await;
     for node in nodes {
         node.shutdown().await;
     }
@@ -495,16 +505,12 @@ async fn a_voter_whose_data_is_lost_is_removed_and_added_back() {
         all.iter().copied().collect::<BTreeSet<_>>()
     );
     let after = create_user(leader(&nodes).await, &root, "after-return").await;
-    for node in &nodes {
-        node.node.wait_revision(after).await.unwrap();
-        for name in ["before-loss", "while-removed", "after-return"] {
-            assert!(
-                has_user(node, name),
-                "{name} on {}",
-                node.node.config.node_id
-            );
-        }
-    }
+    every_node_has(
+        &nodes,
+        after,
+        &["before-loss", "while-removed", "after-return"],
+    )
+    .await;
     for node in nodes {
         node.shutdown().await;
     }
@@ -528,6 +534,7 @@ async fn a_voter_whose_data_is_lost_rejoins_by_itself() {
     // Node 3 leads, so that nodes 1 (the first member) and 2 can lose their data.
     make_lead(&nodes, 3).await;
     create_user(leader(&nodes).await, &root, "before-loss").await;
+    let mut after = 0;
     for lost_id in [1u64, 2] {
         take(&mut nodes, lost_id).shutdown().await;
         let dir = dirs[usize::try_from(lost_id).unwrap() - 1].path();
@@ -548,26 +555,21 @@ async fn a_voter_whose_data_is_lost_rejoins_by_itself() {
             &format!("node {lost_id} is not a voter again"),
         )
         .await;
-        let after = create_user(leader(&nodes).await, &root, &format!("after-{lost_id}")).await;
-        for node in &nodes {
-            node.node.wait_revision(after).await.unwrap();
-        }
+        after = create_user(leader(&nodes).await, &root, &format!("after-{lost_id}")).await;
+        every_node_has(&nodes, after, &[]).await;
     }
-    for node in &nodes {
-        for name in [
+    every_node_has(
+        &nodes,
+        after,
+        &[
             "before-loss",
             "without-1",
             "after-1",
             "without-2",
             "after-2",
-        ] {
-            assert!(
-                has_user(node, name),
-                "{name} on {}",
-                node.node.config.node_id
-            );
-        }
-    }
+        ],
+    )
+    .await;
     for node in nodes {
         node.shutdown().await;
     }
@@ -675,16 +677,7 @@ async fn an_emptied_voter_cannot_help_elect_a_leader_without_committed_writes() 
     let nodes = vec![one, two, three];
     wait_for_voters(&nodes, &root, &[1, 2, 3], "node 1 is not a voter again").await;
     let after = create_user(leader(&nodes).await, &root, "after").await;
-    for node in &nodes {
-        node.node.wait_revision(after).await.unwrap();
-        for name in ["before", "while-2-down", "after"] {
-            assert!(
-                has_user(node, name),
-                "{name} on {}",
-                node.node.config.node_id
-            );
-        }
-    }
+    every_node_has(&nodes, after, &["before", "while-2-down", "after"]).await;
     for node in nodes {
         node.shutdown().await;
     }
