@@ -361,6 +361,22 @@ pub async fn start_all(configs: &[Config]) -> Result<Vec<Running>, StartError> {
             .await
             .map_err(|e| StartError(format!("a node did not apply the bootstrap: {e}")))?;
     }
+    // A node answers clients only once a leader confirmed a read index to it (its
+    // readiness); a test that cuts a node off before that would see it refuse everything.
+    for node in &nodes {
+        let mut caught_up = node.node.caught_up.clone();
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            caught_up.wait_for(|c| *c),
+        )
+        .await;
+        if !matches!(waited, Ok(Ok(_))) {
+            return Err(StartError(format!(
+                "node {} did not catch up with the cluster within 30 s",
+                node.node.config.node_id
+            )));
+        }
+    }
     Ok(nodes)
 }
 
