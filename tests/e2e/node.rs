@@ -1912,3 +1912,79 @@ async fn a_managed_policys_tags_are_its_resource_tags() {
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_name_is_invalid_argument_naming_its_field_on_every_kind_of_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let slash = "trader/1".to_owned();
+    let long_user = "u".repeat(65);
+    let long_group = "g".repeat(129);
+    let mut errors: Vec<(&str, tonic::Status)> = Vec::new();
+    let get_user = admin.get_user(pb::GetUserRequest {
+        user_name: slash.clone(),
+    });
+    errors.push(("user_name", get_user.await.unwrap_err()));
+    let delete_user = admin.delete_user(pb::DeleteUserRequest {
+        user_name: long_user.clone(),
+        ..Default::default()
+    });
+    errors.push(("user_name", delete_user.await.unwrap_err()));
+    let rename = admin.update_user(pb::UpdateUserRequest {
+        user_name: "alice".into(),
+        new_user_name: "bob smith".into(),
+        ..Default::default()
+    });
+    errors.push(("new_user_name", rename.await.unwrap_err()));
+    let get_group = admin.get_group(pb::GetGroupRequest {
+        group_name: long_group,
+        ..Default::default()
+    });
+    errors.push(("group_name", get_group.await.unwrap_err()));
+    let get_role = admin.get_role(pb::GetRoleRequest {
+        role_name: "role*".into(),
+    });
+    errors.push(("role_name", get_role.await.unwrap_err()));
+    let inline = admin.get_user_policy(pb::GetUserPolicyRequest {
+        user_name: "alice".into(),
+        policy_name: "no/such".into(),
+    });
+    errors.push(("policy_name", inline.await.unwrap_err()));
+    let attached = admin.list_attached_role_policies(pb::ListAttachedRolePoliciesRequest {
+        role_name: slash.clone(),
+        ..Default::default()
+    });
+    errors.push(("role_name", attached.await.unwrap_err()));
+    let keys = admin.list_access_keys(pb::ListAccessKeysRequest {
+        user_name: slash.clone(),
+        ..Default::default()
+    });
+    errors.push(("user_name", keys.await.unwrap_err()));
+    let tags = admin.list_user_tags(pb::ListUserTagsRequest {
+        user_name: slash.clone(),
+        ..Default::default()
+    });
+    errors.push(("user_name", tags.await.unwrap_err()));
+    let login = admin.get_login_profile(pb::GetLoginProfileRequest { user_name: slash });
+    errors.push(("user_name", login.await.unwrap_err()));
+    let listed = admin.list_users(pb::ListUsersRequest {
+        path_prefix: "traders/".into(),
+        ..Default::default()
+    });
+    errors.push(("path_prefix", listed.await.unwrap_err()));
+    for (field, err) in errors {
+        assert_eq!(err.code(), Code::InvalidArgument, "{field}: {err:?}");
+        assert!(err.message().contains(field), "{field}: {err:?}");
+    }
+    // --- a well-formed name of nobody is still NoSuchEntity
+    let missing = admin
+        .get_user(pb::GetUserRequest {
+            user_name: "nobody".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    node.shutdown().await;
+}

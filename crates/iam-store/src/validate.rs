@@ -60,7 +60,7 @@ pub fn name(field: &str, value: &str, max: usize) -> StoreResult<()> {
     if !ok {
         return Err(StoreError::invalid(
             field,
-            format!("`{value}` must match the pattern [\\w+=,.@-]+"),
+            format!("`{field}` `{value}` must match the pattern [\\w+=,.@-]+"),
         ));
     }
     Ok(())

@@ -5,7 +5,7 @@ use iam_store::{Op, PrincipalKind};
 use tonic::{Request, Status};
 
 use super::iam_policies::{name_and_path, policy_arn_in, policy_key};
-use super::{Page, caller, convert, page, path_or_root, permissions, principal_arn, required};
+use super::{Page, caller, convert, entity_name, page, permissions, principal_arn};
 use crate::auth::Caller;
 use crate::errors;
 use crate::node::Node;
@@ -226,7 +226,7 @@ impl Change {
     fn new(kind: PrincipalKind, name: &str, field: &str, policy_arn: &str) -> Result<Self, Status> {
         Ok(Change {
             kind,
-            name: required(kind.field(), name)?.to_owned(),
+            name: entity_name(kind.field(), name)?.to_owned(),
             policy_arn: policy_arn_in(field, policy_arn)?.to_owned(),
         })
     }
@@ -345,7 +345,7 @@ async fn delete_boundary(
     name: &str,
     idempotency_key: &str,
 ) -> Result<u64, Status> {
-    let name = required(kind.field(), name)?;
+    let name = entity_name(kind.field(), name)?;
     let action = format!("iam:Delete{}PermissionsBoundary", noun(kind));
     authorize(node, c, &action, kind, name, None, None).await?;
     let op = Op::DeletePermissionsBoundary {
@@ -367,8 +367,8 @@ impl Listing {
     fn new(kind: PrincipalKind, name: &str, path_prefix: &str) -> Result<Self, Status> {
         Ok(Listing {
             kind,
-            name: required(kind.field(), name)?.to_owned(),
-            prefix: path_or_root(path_prefix),
+            name: entity_name(kind.field(), name)?.to_owned(),
+            prefix: super::path_prefix(path_prefix)?,
         })
     }
 }

@@ -5,7 +5,7 @@ use iam_store::model::{Group, User};
 use iam_store::{Op, Outcome, StoreError};
 use tonic::{Request, Status};
 
-use super::{caller, convert, iam_users, page, path_or_root, required};
+use super::{caller, convert, entity_name, iam_users, page, path_or_root, path_prefix};
 use crate::errors;
 use crate::node::Node;
 
@@ -28,7 +28,7 @@ pub async fn create_group(
 ) -> Result<pb::CreateGroupResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("group_name", &r.group_name)?;
+    let name = entity_name("group_name", &r.group_name)?;
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
     node.authorize(
@@ -57,7 +57,7 @@ pub async fn get_group(
 ) -> Result<pb::GetGroupResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("group_name", &r.group_name)?;
+    let name = entity_name("group_name", &r.group_name)?;
     let account = c.principal.account.clone();
     node.authorize(&c, "iam:GetGroup", &group_arn(node, &account, name).await?)?;
     let key = name.to_ascii_lowercase();
@@ -94,10 +94,13 @@ pub async fn update_group(
 ) -> Result<pb::UpdateGroupResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("group_name", &r.group_name)?;
+    let name = entity_name("group_name", &r.group_name)?;
     let account = c.principal.account.clone();
     let current = group_arn(node, &account, name).await?;
     node.authorize(&c, "iam:UpdateGroup", &current)?;
+    if !r.new_group_name.is_empty() {
+        entity_name("new_group_name", &r.new_group_name)?;
+    }
     let new_name = (!r.new_group_name.is_empty()).then(|| r.new_group_name.clone());
     let new_path = (!r.new_path.is_empty()).then(|| r.new_path.clone());
     // As in AWS, a rename or move needs the permission on the new ARN as well.
@@ -128,7 +131,7 @@ pub async fn delete_group(
 ) -> Result<pb::DeleteGroupResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("group_name", &r.group_name)?;
+    let name = entity_name("group_name", &r.group_name)?;
     let account = c.principal.account.clone();
     node.authorize(
         &c,
@@ -155,7 +158,7 @@ pub async fn list_groups(
         "iam:ListGroups",
         &format!("arn:aws:iam::{account}:group/"),
     )?;
-    let prefix = path_or_root(&r.path_prefix);
+    let prefix = path_prefix(&r.path_prefix)?;
     let groups = node
         .read(move |s| {
             s.account(&account)
@@ -183,8 +186,8 @@ pub async fn add_user_to_group(
 ) -> Result<pb::AddUserToGroupResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let group = required("group_name", &r.group_name)?;
-    let user = required("user_name", &r.user_name)?;
+    let group = entity_name("group_name", &r.group_name)?;
+    let user = entity_name("user_name", &r.user_name)?;
     let account = c.principal.account.clone();
     node.authorize(
         &c,
@@ -206,8 +209,8 @@ pub async fn remove_user_from_group(
 ) -> Result<pb::RemoveUserFromGroupResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let group = required("group_name", &r.group_name)?;
-    let user = required("user_name", &r.user_name)?;
+    let group = entity_name("group_name", &r.group_name)?;
+    let user = entity_name("user_name", &r.user_name)?;
     let account = c.principal.account.clone();
     node.authorize(
         &c,
@@ -229,7 +232,7 @@ pub async fn list_groups_for_user(
 ) -> Result<pb::ListGroupsForUserResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let account = c.principal.account.clone();
     node.authorize(
         &c,

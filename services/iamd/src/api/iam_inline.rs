@@ -4,7 +4,7 @@ use iam_api::v1 as pb;
 use iam_store::{Op, PrincipalKind, StoreError};
 use tonic::{Request, Status};
 
-use super::{Page, caller, page, permissions, principal_arn, required};
+use super::{Page, caller, entity_name, page, permissions, principal_arn, required};
 use crate::auth::Caller;
 use crate::errors;
 use crate::node::Node;
@@ -197,8 +197,8 @@ impl Target {
     fn new(kind: PrincipalKind, name: &str, policy_name: &str) -> Result<Self, Status> {
         Ok(Target {
             kind,
-            name: required(kind.field(), name)?.to_owned(),
-            policy_name: required("policy_name", policy_name)?.to_owned(),
+            name: entity_name(kind.field(), name)?.to_owned(),
+            policy_name: entity_name("policy_name", policy_name)?.to_owned(),
         })
     }
 }
@@ -283,7 +283,7 @@ async fn list(
     marker: &str,
     max_items: i32,
 ) -> Result<Page<String>, Status> {
-    let name = required(kind.field(), name)?.to_owned();
+    let name = entity_name(kind.field(), name)?.to_owned();
     authorize(node, c, "List", kind, &name, "Policies").await?;
     let account = c.principal.account.clone();
     // The names in map order, which is the order `page` needs.

@@ -12,7 +12,7 @@ use iam_store::{ErrorCode, Op, StoreError};
 use tonic::{Code, Request, Status};
 
 use super::iam_users::user_arn;
-use super::{caller, convert, required};
+use super::{caller, convert, entity_name, required};
 use crate::auth::Caller;
 use crate::errors;
 use crate::node::Node;
@@ -33,7 +33,7 @@ pub async fn create_login_profile(
 ) -> Result<pb::CreateLoginProfileResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let password = required("password", &r.password)?;
     let account = c.principal.account.clone();
     node.authorize(
@@ -84,7 +84,7 @@ pub async fn update_login_profile(
 ) -> Result<pb::UpdateLoginProfileResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     if let Some(p) = &r.password {
         required("password", p)?;
     }
@@ -114,7 +114,7 @@ pub async fn delete_login_profile(
 ) -> Result<pb::DeleteLoginProfileResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let account = c.principal.account.clone();
     node.authorize(
         &c,
@@ -297,7 +297,7 @@ fn profile_owner(c: &Caller, user_name: &str) -> Result<String, Status> {
     if user_name.is_empty() && c.principal.kind == PrincipalKind::User {
         Ok(c.principal.name.clone())
     } else {
-        required("user_name", user_name).map(str::to_owned)
+        entity_name("user_name", user_name).map(str::to_owned)
     }
 }
 

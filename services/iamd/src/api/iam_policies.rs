@@ -8,7 +8,7 @@ use iam_store::{ErrorCode, IamState, Op, Outcome, StoreError};
 use tonic::{Request, Status};
 
 use super::convert::{self, tags_in};
-use super::{caller, page, path_or_root, required};
+use super::{caller, entity_name, page, path_or_root, path_prefix, required};
 use crate::errors;
 use crate::node::Node;
 
@@ -22,7 +22,7 @@ pub async fn create_policy(
 ) -> Result<pb::CreatePolicyResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("policy_name", &r.policy_name)?;
+    let name = entity_name("policy_name", &r.policy_name)?;
     let document = required("policy_document", &r.policy_document)?;
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
@@ -105,7 +105,7 @@ pub async fn list_policies(
         }
     };
     let filter = Filter {
-        prefix: path_or_root(&r.path_prefix),
+        prefix: path_prefix(&r.path_prefix)?,
         only_attached: r.only_attached,
         usage: usage_in(r.policy_usage_filter)?,
     };
@@ -307,7 +307,7 @@ pub async fn list_entities_for_policy(
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?.to_owned();
     let kinds = Kinds::from_filter(r.entity_filter)?;
     let usage = usage_in(r.policy_usage_filter)?;
-    let prefix = path_or_root(&r.path_prefix);
+    let prefix = path_prefix(&r.path_prefix)?;
     authorize_on_policy(node, &c, "iam:ListEntitiesForPolicy", &arn).await?;
     let account = c.principal.account.clone();
     find(node, &account, &arn).await?;

@@ -5,7 +5,7 @@ use iam_store::{Op, Outcome, PrincipalKind, StoreError};
 use tonic::{Request, Status};
 
 use super::convert::{self, tags_in};
-use super::{caller, page, path_or_root, required};
+use super::{caller, entity_name, page, path_or_root, path_prefix, required};
 use crate::errors;
 use crate::node::Node;
 
@@ -44,7 +44,7 @@ pub async fn create_role(
 ) -> Result<pb::CreateRoleResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let trust = required(
         "assume_role_policy_document",
         &r.assume_role_policy_document,
@@ -90,7 +90,7 @@ pub async fn get_role(
 ) -> Result<pb::GetRoleResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let account = c.principal.account.clone();
     node.authorize(&c, "iam:GetRole", &role_arn(node, &account, name).await?)?;
     let key = name.to_ascii_lowercase();
@@ -111,7 +111,7 @@ pub async fn update_role(
 ) -> Result<pb::UpdateRoleResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let max_session_duration = r
         .max_session_duration
         .map(|n| convert::non_negative("max_session_duration", n))
@@ -134,7 +134,7 @@ pub async fn delete_role(
 ) -> Result<pb::DeleteRoleResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let account = c.principal.account.clone();
     authorize_on_role(node, &c, "iam:DeleteRole", name).await?;
     let op = Op::DeleteRole {
@@ -157,7 +157,7 @@ pub async fn list_roles(
         "iam:ListRoles",
         &format!("arn:aws:iam::{account}:role/"),
     )?;
-    let prefix = path_or_root(&r.path_prefix);
+    let prefix = path_prefix(&r.path_prefix)?;
     let roles = node
         .read(move |s| {
             s.account(&account)
@@ -190,7 +190,7 @@ pub async fn update_assume_role_policy(
 ) -> Result<pb::UpdateAssumeRolePolicyResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let document = required("policy_document", &r.policy_document)?;
     let account = c.principal.account.clone();
     authorize_on_role(node, &c, "iam:UpdateAssumeRolePolicy", name).await?;

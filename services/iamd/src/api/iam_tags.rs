@@ -11,7 +11,7 @@ use super::convert::{tags_in, tags_out};
 use super::iam_policies::{customer_policy, policy_arn_in};
 use super::iam_roles::role_arn;
 use super::iam_users::user_arn;
-use super::{Page, caller, page, required};
+use super::{Page, caller, entity_name, page};
 use crate::auth::Caller;
 use crate::errors;
 use crate::node::Node;
@@ -22,7 +22,7 @@ pub async fn tag_user(
 ) -> Result<pb::TagUserResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let resource = user_arn(node, &c.principal.account, name);
     let t = Target::new(Taggable::User, name, resource);
     let revision = tag(node, &c, t, "iam:TagUser", &r.tags, &r.idempotency_key).await?;
@@ -35,7 +35,7 @@ pub async fn untag_user(
 ) -> Result<pb::UntagUserResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let resource = user_arn(node, &c.principal.account, name);
     let t = Target::new(Taggable::User, name, resource);
     let revision = untag(
@@ -56,7 +56,7 @@ pub async fn list_user_tags(
 ) -> Result<pb::ListUserTagsResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let resource = user_arn(node, &c.principal.account, name);
     let t = Target::new(Taggable::User, name, resource);
     let p = list(node, &c, t, "iam:ListUserTags", &r.marker, r.max_items).await?;
@@ -73,7 +73,7 @@ pub async fn tag_role(
 ) -> Result<pb::TagRoleResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let resource = role_arn(node, &c.principal.account, name).await?;
     let t = Target::new(Taggable::Role, name, resource);
     let revision = tag(node, &c, t, "iam:TagRole", &r.tags, &r.idempotency_key).await?;
@@ -86,7 +86,7 @@ pub async fn untag_role(
 ) -> Result<pb::UntagRoleResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let resource = role_arn(node, &c.principal.account, name).await?;
     let t = Target::new(Taggable::Role, name, resource);
     let revision = untag(
@@ -107,7 +107,7 @@ pub async fn list_role_tags(
 ) -> Result<pb::ListRoleTagsResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("role_name", &r.role_name)?;
+    let name = entity_name("role_name", &r.role_name)?;
     let resource = role_arn(node, &c.principal.account, name).await?;
     let t = Target::new(Taggable::Role, name, resource);
     let p = list(node, &c, t, "iam:ListRoleTags", &r.marker, r.max_items).await?;

@@ -8,7 +8,7 @@ use iam_sts::secrets;
 use tonic::{Request, Status};
 
 use super::convert::{self, tags_in};
-use super::{caller, page, path_or_root, required};
+use super::{caller, entity_name, page, path_or_root, path_prefix, required};
 use crate::errors;
 use crate::node::Node;
 
@@ -28,7 +28,7 @@ pub async fn create_user(
 ) -> Result<pb::CreateUserResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let path = path_or_root(&r.path);
     let account = c.principal.account.clone();
     super::authorize_create(
@@ -67,7 +67,7 @@ pub async fn get_user(
     let name = if r.user_name.is_empty() {
         c.principal.name.clone()
     } else {
-        r.user_name.clone()
+        entity_name("user_name", &r.user_name)?.to_owned()
     };
     if r.user_name.is_empty() && c.principal.kind == PrincipalKind::Root {
         return Ok(pb::GetUserResponse {
@@ -105,10 +105,13 @@ pub async fn update_user(
 ) -> Result<pb::UpdateUserResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let account = c.principal.account.clone();
     let current = user_arn(node, &account, name);
     node.authorize(&c, "iam:UpdateUser", &current)?;
+    if !r.new_user_name.is_empty() {
+        entity_name("new_user_name", &r.new_user_name)?;
+    }
     let new_user_name = (!r.new_user_name.is_empty()).then(|| r.new_user_name.clone());
     let new_path = (!r.new_path.is_empty()).then(|| r.new_path.clone());
     // As in AWS (and UpdateGroup), a rename or move needs the permission on the new ARN too.
@@ -143,7 +146,7 @@ pub async fn delete_user(
 ) -> Result<pb::DeleteUserResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let name = required("user_name", &r.user_name)?;
+    let name = entity_name("user_name", &r.user_name)?;
     let account = c.principal.account.clone();
     node.authorize(&c, "iam:DeleteUser", &user_arn(node, &account, name))?;
     let op = Op::DeleteUser {
@@ -166,7 +169,7 @@ pub async fn list_users(
         "iam:ListUsers",
         &format!("arn:aws:iam::{account}:user/"),
     )?;
-    let prefix = path_or_root(&r.path_prefix);
+    let prefix = path_prefix(&r.path_prefix)?;
     let users = node
         .read(move |s| {
             s.account(&account)
@@ -195,13 +198,13 @@ pub async fn list_users(
 
 /// The user an access-key call targets: the named one, else the caller (IAM user), else the
 /// account root (`None`).
-fn key_owner(c: &crate::auth::Caller, user_name: &str) -> Option<String> {
+fn key_owner(c: &crate::auth::Caller, user_name: &str) -> Result<Option<String>, Status> {
     if !user_name.is_empty() {
-        Some(user_name.to_owned())
+        Ok(Some(entity_name("user_name", user_name)?.to_owned()))
     } else if c.principal.kind == PrincipalKind::User {
-        Some(c.principal.name.clone())
+        Ok(Some(c.principal.name.clone()))
     } else {
-        None
+        Ok(None)
     }
 }
 
@@ -218,7 +221,7 @@ pub async fn create_access_key(
 ) -> Result<pb::CreateAccessKeyResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let owner = key_owner(&c, &r.user_name);
+    let owner = key_owner(&c, &r.user_name)?;
     node.authorize(
         &c,
         "iam:CreateAccessKey",
@@ -275,7 +278,7 @@ pub async fn update_access_key(
             ));
         }
     };
-    let owner = key_owner(&c, &r.user_name);
+    let owner = key_owner(&c, &r.user_name)?;
     node.authorize(
         &c,
         "iam:UpdateAccessKey",
@@ -298,7 +301,7 @@ pub async fn delete_access_key(
     let c = caller(&req)?;
     let r = req.into_inner();
     let id = required("access_key_id", &r.access_key_id)?;
-    let owner = key_owner(&c, &r.user_name);
+    let owner = key_owner(&c, &r.user_name)?;
     node.authorize(
         &c,
         "iam:DeleteAccessKey",
@@ -319,7 +322,7 @@ pub async fn list_access_keys(
 ) -> Result<pb::ListAccessKeysResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let owner = key_owner(&c, &r.user_name);
+    let owner = key_owner(&c, &r.user_name)?;
     node.authorize(
         &c,
         "iam:ListAccessKeys",

@@ -53,6 +53,20 @@ pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
     }
 }
 
+/// A required name of a user, group, role or policy: AWS's pattern `[\w+=,.@-]+` and
+/// length (64 characters for users and roles, 128 for groups and policies), checked before
+/// anything is looked up, so that a malformed name is `InvalidArgument` (AWS
+/// `ValidationError`) naming the field rather than `NoSuchEntity`.
+pub fn entity_name<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
+    let max = match field {
+        "user_name" | "new_user_name" | "role_name" => 64,
+        _ => 128,
+    };
+    iam_store::validate::name(field, required(field, value)?, max)
+        .map_err(|e| errors::from_store(&e))?;
+    Ok(value)
+}
+
 /// A request's context keys for self-authorization (see [`Node::authorize_with`]).
 pub type Keys = Vec<(String, ContextValue)>;
 
@@ -153,6 +167,22 @@ pub fn path_or_root(path: &str) -> String {
         "/".into()
     } else {
         path.to_owned()
+    }
+}
+
+/// The `path_prefix` of a list call: `/` when empty, else `/` followed by printable ASCII,
+/// at most 512 characters (AWS's pattern for it).
+pub fn path_prefix(value: &str) -> Result<String, Status> {
+    let ok = value.len() <= 512
+        && value.starts_with('/')
+        && value.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    match value {
+        "" => Ok("/".into()),
+        _ if ok => Ok(value.to_owned()),
+        _ => Err(errors::invalid(
+            "path_prefix",
+            "`path_prefix` must begin with `/`, hold printable ASCII characters and be at most 512 characters long",
+        )),
     }
 }
 
