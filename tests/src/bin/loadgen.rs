@@ -3,7 +3,7 @@
 //! empty-RPC ceiling); reports throughput and p50/p99 latency of each and their ratio.
 //!
 //! `loadgen [--endpoint http://127.0.0.1:7300] --credentials FILE [--connections 4]
-//!          [--concurrency 64|8,16,32,64] [--seconds 3] [--rounds 4] [--principal-arn ARN]
+//!          [--concurrency 64|8,16,32,64] [--seconds 1] [--rounds 12] [--principal-arn ARN]
 //!          [--batch N]
 //!          [--only health|authorize] [--caller root|gateway]`
 //!
@@ -16,6 +16,10 @@
 //! With `--batch N` a third workload asks the same question N times in one
 //! `BatchAuthorize` (one SigV4 check for N decisions, as a gateway batching its orders
 //! would) and reports decisions per second against the health check's calls per second.
+//!
+//! Each level also reports how busy the machine's cores were (from `/proc/stat`, every
+//! process) while each workload ran: the machine is saturated where they are all busy, and
+//! more concurrency past that point only lengthens the queue.
 //!
 //! `--only W` runs one workload alone (no ratio), for profiling one of them.
 //!
@@ -64,8 +68,8 @@ fn args() -> Args {
         credentials: None,
         connections: 4,
         concurrency: vec![64],
-        seconds: 3,
-        rounds: 4,
+        seconds: 1,
+        rounds: 12,
         principal: None,
         batch: 0,
         only: None,
@@ -139,6 +143,50 @@ where
         })
         .collect();
     closed_loop(callers, Duration::from_secs(seconds)).await
+}
+
+/// The machine's CPU time so far, from `/proc/stat`, in clock ticks: (busy, all). Busy is
+/// everything but idle and I/O wait, on every core; `None` where there is no `/proc`.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let all: u64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((all - idle, all))
+}
+
+/// How busy the machine's cores were over the runs it was told of.
+#[derive(Default, Clone, Copy)]
+struct Busy {
+    busy: u64,
+    all: u64,
+}
+
+impl Busy {
+    /// Runs `work`, adding the machine's CPU time over it.
+    async fn measure<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let before = cpu_ticks();
+        let out = work.await;
+        if let (Some((b0, a0)), Some((b1, a1))) = (before, cpu_ticks()) {
+            self.busy += b1.saturating_sub(b0);
+            self.all += a1.saturating_sub(a0);
+        }
+        out
+    }
+
+    /// The share of the cores' time that was busy, in percent.
+    fn percent(self) -> f64 {
+        if self.all == 0 {
+            f64::NAN
+        } else {
+            100.0 * self.busy as f64 / self.all as f64
+        }
+    }
 }
 
 fn report(name: &str, s: &mut Run) {
@@ -340,9 +388,18 @@ async fn main() {
         let mut h = Run::default();
         let mut z = Run::default();
         let mut b = Run::default();
+        let (mut h_cpu, mut z_cpu) = (Busy::default(), Busy::default());
         for _ in 0..a.rounds {
-            h.absorb(run(&channels, concurrency, a.seconds, health).await);
-            z.absorb(run(&channels, concurrency, a.seconds, call.clone()).await);
+            h.absorb(
+                h_cpu
+                    .measure(run(&channels, concurrency, a.seconds, health))
+                    .await,
+            );
+            z.absorb(
+                z_cpu
+                    .measure(run(&channels, concurrency, a.seconds, call.clone()))
+                    .await,
+            );
             if a.batch > 0 {
                 b.absorb(run(&channels, concurrency, a.seconds, batch_call.clone()).await);
             }
@@ -354,6 +411,11 @@ async fn main() {
         }
         let ratio = 100.0 * z.throughput() / h.throughput();
         println!("authorize / health throughput: {ratio:.1}%");
+        println!(
+            "cores busy: {:.1}% during health, {:.1}% during authorize",
+            h_cpu.percent(),
+            z_cpu.percent()
+        );
         if a.batch > 0 {
             println!(
                 "batch decisions / health calls: {:.1}% ({:.0} decisions/s)",
@@ -368,13 +430,16 @@ async fn main() {
             ratio,
             z.percentile(0.99),
             h.percentile(0.99),
+            z_cpu.percent(),
         ));
     }
     if summary.len() > 1 {
-        println!("\nconcurrency   health/s   authorize/s   ratio   authorize p99 (health p99)");
-        for (c, health, authorize, ratio, p99, health_p99) in summary {
+        println!(
+            "\nconcurrency   health/s   authorize/s   ratio   authorize p99 (health p99)   cores busy"
+        );
+        for (c, health, authorize, ratio, p99, health_p99, busy) in summary {
             println!(
-                "{c:>11} {health:>10.0} {authorize:>13.0} {ratio:>6.1}%   {:.3} ms ({:.3} ms)",
+                "{c:>11} {health:>10.0} {authorize:>13.0} {ratio:>6.1}%   {:.3} ms ({:.3} ms)   {busy:>13.1}%",
                 p99.as_secs_f64() * 1e3,
                 health_p99.as_secs_f64() * 1e3
             );
