@@ -253,9 +253,15 @@ async fn main() {
         );
     }
 
+    // The instrument is in the trader's own account (the one `--principal-arn` names).
+    let account = principal
+        .split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12)
+        .expect("--principal-arn arn:aws:iam::ACCOUNT:user/NAME");
     let order = pb::AuthorizeRequest {
         action: "trading:PlaceOrder".into(),
-        resource: "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP".into(),
+        resource: format!("arn:aws:trading:eu-west-1:{account}:venue/binance/instrument/BTC-PERP"),
         context: [
             (
                 "aws:SourceIp".to_owned(),
