@@ -1988,3 +1988,72 @@ async fn a_malformed_name_is_invalid_argument_naming_its_field_on_every_kind_of_
     assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_ids_tag_keys_boundaries_and_passwords_are_invalid_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    admin
+        .create_user(pb::CreateUserRequest {
+            user_name: "alice".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut errors: Vec<(&str, tonic::Status)> = Vec::new();
+    for key in ["", "line\nbreak"] {
+        let untag = admin.untag_user(pb::UntagUserRequest {
+            user_name: "alice".into(),
+            tag_keys: vec![key.into()],
+            ..Default::default()
+        });
+        errors.push(("tag_keys", untag.await.unwrap_err()));
+    }
+    for version_id in ["v01", "v+1", "1"] {
+        let version = admin.get_policy_version(pb::GetPolicyVersionRequest {
+            policy_arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into(),
+            version_id: version_id.into(),
+        });
+        errors.push(("version_id", version.await.unwrap_err()));
+    }
+    let delete_key = admin.delete_access_key(pb::DeleteAccessKeyRequest {
+        user_name: "alice".into(),
+        access_key_id: "not an id".into(),
+        ..Default::default()
+    });
+    errors.push(("access_key_id", delete_key.await.unwrap_err()));
+    let bounded = admin.create_user(pb::CreateUserRequest {
+        user_name: "bob".into(),
+        permissions_boundary: "TradersBoundary".into(),
+        ..Default::default()
+    });
+    errors.push(("permissions_boundary", bounded.await.unwrap_err()));
+    let password = admin.create_login_profile(pb::CreateLoginProfileRequest {
+        user_name: "alice".into(),
+        password: "Abcdef1!\u{1}xyz".into(),
+        ..Default::default()
+    });
+    errors.push(("password", password.await.unwrap_err()));
+    for (field, err) in errors {
+        assert_eq!(err.code(), Code::InvalidArgument, "{field}: {err:?}");
+        assert!(err.message().contains(field), "{field}: {err:?}");
+    }
+    // --- nothing was half-made: bob does not exist, alice has no password
+    let bob = admin
+        .get_user(pb::GetUserRequest {
+            user_name: "bob".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bob.code(), Code::NotFound);
+    let profile = admin
+        .get_login_profile(pb::GetLoginProfileRequest {
+            user_name: "alice".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(profile.code(), Code::NotFound);
+    node.shutdown().await;
+}

@@ -85,13 +85,35 @@ pub fn path(field: &str, value: &str) -> StoreResult<()> {
     }
 }
 
+/// A character AWS allows in tag keys and values (`[\p{L}\p{Z}\p{N}_.:/=+\-@]`): letters,
+/// digits, space separators (not tabs or line breaks, which are control characters) and
+/// `_.:/=+-@`.
+pub fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
+/// A tag key named on its own (as `UntagUser` takes them): 1–128 characters of
+/// [`tag_char`].
+pub fn tag_key(field: &str, key: &str) -> StoreResult<()> {
+    let len = key.chars().count();
+    if len == 0 || len > 128 || !key.chars().all(tag_char) {
+        return Err(StoreError::invalid(
+            field,
+            format!(
+                "tag key `{key}` in `{field}` must be 1 to 128 letters, digits, spaces or _.:/=+-@"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Tags: at most 50, keys 1–128 and values 0–256 characters of letters, digits, spaces and
 /// `_.:/=+-@`, keys unique without regard to case and not starting with `aws:`.
 pub fn tags(field: &str, tags: &[Tag]) -> StoreResult<()> {
     if tags.len() > quota::TAGS {
         return Err(StoreError::limit(field, "tags per resource", quota::TAGS));
     }
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    let allowed = tag_char;
     for (i, tag) in tags.iter().enumerate() {
         let klen = tag.key.chars().count();
         if klen == 0 || klen > 128 || !tag.key.chars().all(allowed) {

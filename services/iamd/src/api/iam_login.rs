@@ -255,6 +255,15 @@ async fn checked_hash(node: &Node, account: &str, password: &str) -> Result<Stri
             format!("the password must be at most {MAX_PASSWORD_CHARS} characters"),
         ));
     }
+    // AWS's pattern for passwords: tab, line feed, carriage return and U+0020 to U+00FF.
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}');
+    if !password.chars().all(allowed) {
+        return Err(errors::invalid(
+            "password",
+            "the password may hold only tab, line feed, carriage return and the characters \
+             U+0020 to U+00FF",
+        ));
+    }
     let acct = account.to_owned();
     let (policy, account_name) = node
         .read(move |s| {

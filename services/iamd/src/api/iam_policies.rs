@@ -374,7 +374,7 @@ pub fn policy_arn_in<'a>(field: &str, arn: &'a str) -> Result<&'a str, Status> {
     } else {
         Err(errors::invalid(
             field,
-            format!("`{arn}` is not a managed policy ARN"),
+            format!("`{field}` `{arn}` is not a managed policy ARN"),
         ))
     }
 }
@@ -447,16 +447,18 @@ fn is_policy_arn(arn: &str) -> bool {
     }
 }
 
-/// Parses `v3` into 3.
+/// Parses `v3` into 3: `v`, then a number without a leading zero or sign (AWS's pattern,
+/// so `v01` and `v+1` are not `v1`).
 fn version_number(version_id: &str) -> Result<u32, Status> {
-    version_id
-        .strip_prefix('v')
-        .and_then(|n| n.parse::<u32>().ok())
-        .filter(|n| *n > 0)
+    let digits = version_id.strip_prefix('v').unwrap_or_default();
+    let plain = digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    plain
+        .then(|| digits.parse::<u32>().ok())
+        .flatten()
         .ok_or_else(|| {
             errors::invalid(
                 "version_id",
-                format!("version id `{version_id}` must look like `v1`"),
+                format!("`version_id` `{version_id}` must look like `v1`"),
             )
         })
 }

@@ -309,6 +309,9 @@ fn check_tag_keys(keys: &[String]) -> Result<(), Status> {
             format!("`tag_keys` must hold at most {} keys", quota::TAGS),
         ));
     }
+    for key in keys {
+        iam_store::validate::tag_key("tag_keys", key).map_err(|e| errors::from_store(&e))?;
+    }
     Ok(())
 }
 
@@ -323,5 +326,10 @@ mod tests {
         let many: Vec<String> = (0..=quota::TAGS).map(|i| format!("k{i}")).collect();
         assert!(check_tag_keys(&many).is_err());
         assert!(check_tag_keys(many.get(1..).unwrap_or_default()).is_ok());
+        for bad in ["", "line\nbreak", "tab\there", "a*b"] {
+            assert!(check_tag_keys(&[bad.to_owned()]).is_err(), "{bad:?}");
+        }
+        assert!(check_tag_keys(&["k".repeat(129)]).is_err());
+        assert!(check_tag_keys(&["cost centre".to_owned(), "k".repeat(128)]).is_ok());
     }
 }

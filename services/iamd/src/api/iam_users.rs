@@ -198,6 +198,22 @@ pub async fn list_users(
 
 /// The user an access-key call targets: the named one, else the caller (IAM user), else the
 /// account root (`None`).
+/// An access key id named by a call: AWS's `[\w]+` of 16 to 128 characters, checked
+/// before any lookup so that a malformed one is `InvalidArgument`, not `NoSuchEntity`.
+fn access_key_id(value: &str) -> Result<&str, Status> {
+    let id = required("access_key_id", value)?;
+    let well_formed = (16..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if well_formed {
+        Ok(id)
+    } else {
+        Err(errors::invalid(
+            "access_key_id",
+            "`access_key_id` must be 16 to 128 letters, digits or underscores",
+        ))
+    }
+}
+
 fn key_owner(c: &crate::auth::Caller, user_name: &str) -> Result<Option<String>, Status> {
     if !user_name.is_empty() {
         Ok(Some(entity_name("user_name", user_name)?.to_owned()))
@@ -267,7 +283,7 @@ pub async fn update_access_key(
 ) -> Result<pb::UpdateAccessKeyResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let id = required("access_key_id", &r.access_key_id)?;
+    let id = access_key_id(&r.access_key_id)?;
     let status = match pb::StatusType::try_from(r.status) {
         Ok(pb::StatusType::Active) => KeyStatus::Active,
         Ok(pb::StatusType::Inactive) => KeyStatus::Inactive,
@@ -300,7 +316,7 @@ pub async fn delete_access_key(
 ) -> Result<pb::DeleteAccessKeyResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let id = required("access_key_id", &r.access_key_id)?;
+    let id = access_key_id(&r.access_key_id)?;
     let owner = key_owner(&c, &r.user_name)?;
     node.authorize(
         &c,
@@ -372,7 +388,7 @@ pub async fn get_access_key_last_used(
 ) -> Result<pb::GetAccessKeyLastUsedResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let id = required("access_key_id", &r.access_key_id)?.to_owned();
+    let id = access_key_id(&r.access_key_id)?.to_owned();
     let account = c.principal.account.clone();
     let key = node
         .read(move |s| {

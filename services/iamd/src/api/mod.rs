@@ -104,6 +104,7 @@ pub fn authorize_create(
     let mut keys = request_tag_keys(tags);
     let tag_keys = keys.len();
     if !boundary.is_empty() {
+        iam_policies::policy_arn_in("permissions_boundary", boundary)?;
         keys.push(boundary_key(boundary));
     }
     node.authorize_with(c, create, arn, &keys)?;
