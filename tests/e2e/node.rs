@@ -2057,3 +2057,165 @@ async fn malformed_ids_tag_keys_boundaries_and_passwords_are_invalid_argument() 
     assert_eq!(profile.code(), Code::NotFound);
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_conflicts_and_unknown_targets_answer_the_codes_aws_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let org = admin
+        .create_organization(pb::CreateOrganizationRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .organization
+        .unwrap();
+    let unit = |name: &str| pb::CreateOrganizationalUnitRequest {
+        parent_id: org.root_id.clone(),
+        name: name.into(),
+        ..Default::default()
+    };
+    let desk = admin
+        .create_organizational_unit(unit("Desks"))
+        .await
+        .unwrap()
+        .into_inner()
+        .organizational_unit
+        .unwrap();
+    let scp = |name: &str| {
+        pb::CreateServiceControlPolicyRequest {
+        name: name.into(),
+        content: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"trading:Withdraw","Resource":"*"}]}"#.into(),
+        ..Default::default()
+    }
+    };
+    let first = admin
+        .create_service_control_policy(scp("NoWithdrawals"))
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    let second = admin
+        .create_service_control_policy(scp("NoWithdrawalsEither"))
+        .await
+        .unwrap()
+        .into_inner()
+        .policy
+        .unwrap();
+    let attach = pb::AttachServiceControlPolicyRequest {
+        policy_id: first.id.clone(),
+        target_id: desk.id.clone(),
+        ..Default::default()
+    };
+    admin
+        .attach_service_control_policy(attach.clone())
+        .await
+        .unwrap();
+    let mut refused: Vec<(Code, &str, tonic::Status)> = Vec::new();
+    let twin = admin.create_organizational_unit(unit("Desks"));
+    refused.push((
+        Code::AlreadyExists,
+        "DuplicateOrganizationalUnitException",
+        twin.await.unwrap_err(),
+    ));
+    let again = admin.attach_service_control_policy(attach);
+    refused.push((
+        Code::AlreadyExists,
+        "DuplicatePolicyAttachmentException",
+        again.await.unwrap_err(),
+    ));
+    let renamed = admin.update_service_control_policy(pb::UpdateServiceControlPolicyRequest {
+        policy_id: second.id.clone(),
+        name: Some("NoWithdrawals".into()),
+        ..Default::default()
+    });
+    refused.push((
+        Code::AlreadyExists,
+        "NoWithdrawals",
+        renamed.await.unwrap_err(),
+    ));
+    let stay = admin.move_account(pb::MoveAccountRequest {
+        account_id: "111111111111".into(),
+        source_parent_id: org.root_id.clone(),
+        destination_parent_id: org.root_id.clone(),
+        ..Default::default()
+    });
+    refused.push((
+        Code::AlreadyExists,
+        "DuplicateAccountException",
+        stay.await.unwrap_err(),
+    ));
+    let detach = admin.detach_service_control_policy(pb::DetachServiceControlPolicyRequest {
+        policy_id: second.id.clone(),
+        target_id: desk.id.clone(),
+        ..Default::default()
+    });
+    refused.push((
+        Code::FailedPrecondition,
+        "PolicyNotAttachedException",
+        detach.await.unwrap_err(),
+    ));
+    let builtin = admin.delete_service_control_policy(pb::DeleteServiceControlPolicyRequest {
+        policy_id: "p-FullAWSAccess".into(),
+        ..Default::default()
+    });
+    refused.push((
+        Code::FailedPrecondition,
+        "ConstraintViolationException",
+        builtin.await.unwrap_err(),
+    ));
+    let listed = admin.list_accounts(pb::ListAccountsRequest {
+        parent_id: "ou-nope-12345678".into(),
+        ..Default::default()
+    });
+    refused.push((
+        Code::NotFound,
+        "ParentNotFoundException",
+        listed.await.unwrap_err(),
+    ));
+    let policies = admin.list_service_control_policies(pb::ListServiceControlPoliciesRequest {
+        target_id: "999999999999".into(),
+        ..Default::default()
+    });
+    refused.push((
+        Code::NotFound,
+        "TargetNotFoundException",
+        policies.await.unwrap_err(),
+    ));
+    let aws_managed = admin.delete_policy(pb::DeletePolicyRequest {
+        policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+        ..Default::default()
+    });
+    refused.push((
+        Code::FailedPrecondition,
+        "UnmodifiableEntity",
+        aws_managed.await.unwrap_err(),
+    ));
+    for (code, name, err) in refused {
+        assert_eq!(err.code(), code, "{name}: {err:?}");
+        assert!(err.message().contains(name), "{name}: {err:?}");
+    }
+    // --- nothing changed: one OU, the first SCP attached once, the second one's name kept
+    let units = admin
+        .list_organizational_units_for_parent(pb::ListOrganizationalUnitsForParentRequest {
+            parent_id: org.root_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(units.organizational_units.len(), 1);
+    let on_desk = admin
+        .list_service_control_policies(pb::ListServiceControlPoliciesRequest {
+            target_id: desk.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = on_desk.policies.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"NoWithdrawals") && !names.contains(&"NoWithdrawalsEither"));
+    node.shutdown().await;
+}

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     ConstraintViolation,
     /// An idempotency key was used before with a different request.
     IdempotentParameterMismatch,
+    /// An AWS managed policy (or another entity AWS owns) cannot be changed.
+    UnmodifiableEntity,
 }
 
 impl ErrorCode {
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::EntityTemporarilyUnmodifiable => "EntityTemporarilyUnmodifiable",
             ErrorCode::ConstraintViolation => "ConstraintViolation",
             ErrorCode::IdempotentParameterMismatch => "IdempotentParameterMismatch",
+            ErrorCode::UnmodifiableEntity => "UnmodifiableEntity",
         }
     }
 }

@@ -61,6 +61,7 @@ pub fn from_store(e: &StoreError) -> Status {
         ErrorCode::EntityTemporarilyUnmodifiable => Code::FailedPrecondition,
         ErrorCode::ConstraintViolation => Code::FailedPrecondition,
         ErrorCode::IdempotentParameterMismatch => Code::FailedPrecondition,
+        ErrorCode::UnmodifiableEntity => Code::FailedPrecondition,
     };
     status(code, e.code.as_str(), &e.message, e.field.as_deref())
 }

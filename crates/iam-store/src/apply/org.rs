@@ -57,6 +57,19 @@ impl IamState {
                 if !org.is_parent(parent_id) {
                     return Err(StoreError::no_such("parent", "parent_id", parent_id));
                 }
+                let taken = org
+                    .units
+                    .values()
+                    .any(|u| u.parent_id == *parent_id && u.name == *name);
+                if taken {
+                    return Err(StoreError::field(
+                        ErrorCode::EntityAlreadyExists,
+                        "name",
+                        format!(
+                            "DuplicateOrganizationalUnitException: `{parent_id}` already has an organizational unit named `{name}`"
+                        ),
+                    ));
+                }
                 if org.units.len() >= quota::ORGANIZATIONAL_UNITS {
                     return Err(StoreError::limit(
                         "parent_id",
@@ -136,6 +149,15 @@ impl IamState {
                         "parent",
                         "destination_parent_id",
                         destination_parent_id,
+                    ));
+                }
+                if source_parent_id == destination_parent_id {
+                    return Err(StoreError::field(
+                        ErrorCode::EntityAlreadyExists,
+                        "destination_parent_id",
+                        format!(
+                            "DuplicateAccountException: `{account_id}` is already under `{destination_parent_id}`"
+                        ),
                     ));
                 }
                 self.org_mut()?
@@ -298,6 +320,17 @@ impl IamState {
                 if let Some(c) = content {
                     check_document("content", c, PolicyKind::Scp)?;
                 }
+                self.custom_scp(policy_id)?;
+                if let Some(n) = name {
+                    let taken = self
+                        .org_ref()?
+                        .policies
+                        .values()
+                        .any(|p| p.id != *policy_id && p.name == *n);
+                    if taken {
+                        return Err(StoreError::exists("policy", "name", n));
+                    }
+                }
                 let p = self.custom_scp(policy_id)?;
                 if let Some(n) = name {
                     p.name = n.clone();
@@ -331,7 +364,17 @@ impl IamState {
             } => {
                 let org = self.org_ref()?;
                 self.check_target(org, policy_id, target_id)?;
-                let attached = org.attachments.get(target_id).map_or(0, BTreeSet::len);
+                let attached = org.attachments.get(target_id);
+                if attached.is_some_and(|ids| ids.contains(policy_id)) {
+                    return Err(StoreError::field(
+                        ErrorCode::EntityAlreadyExists,
+                        "policy_id",
+                        format!(
+                            "DuplicatePolicyAttachmentException: `{policy_id}` is already attached to `{target_id}`"
+                        ),
+                    ));
+                }
+                let attached = attached.map_or(0, BTreeSet::len);
                 if attached >= quota::SCPS_PER_TARGET {
                     return Err(StoreError::limit(
                         "target_id",
@@ -356,7 +399,7 @@ impl IamState {
                 let attached = org.attachments.get(target_id);
                 if !attached.is_some_and(|ids| ids.contains(policy_id)) {
                     return Err(StoreError::field(
-                        ErrorCode::NoSuchEntity,
+                        ErrorCode::ConstraintViolation,
                         "policy_id",
                         format!(
                             "PolicyNotAttachedException: `{policy_id}` is not attached to `{target_id}`"
@@ -387,9 +430,12 @@ impl IamState {
             .get_mut(policy_id)
             .ok_or_else(|| StoreError::no_such("policy", "policy_id", policy_id))?;
         if p.aws_managed {
-            return Err(StoreError::invalid(
+            return Err(StoreError::field(
+                ErrorCode::ConstraintViolation,
                 "policy_id",
-                format!("`{policy_id}` is managed by AWS and cannot be changed"),
+                format!(
+                    "ConstraintViolationException: `{policy_id}` is managed by AWS and cannot be changed"
+                ),
             ));
         }
         Ok(p)

@@ -187,7 +187,8 @@ impl IamState {
     /// policies cannot be changed.
     pub(crate) fn customer_policy(&self, account: &str, policy_arn: &str) -> StoreResult<String> {
         policy_exists(self, account, policy_arn, "policy_arn")?.ok_or_else(|| {
-            StoreError::invalid(
+            StoreError::field(
+                ErrorCode::UnmodifiableEntity,
                 "policy_arn",
                 format!("`{policy_arn}` is an AWS managed policy and cannot be changed"),
             )

@@ -4,7 +4,7 @@
 
 use iam_api::v1 as pb;
 use iam_store::model::{Organization, OrganizationalUnit, ServiceControlPolicy};
-use iam_store::{Op, Outcome, StoreError};
+use iam_store::{ErrorCode, Op, Outcome, StoreError};
 use tonic::{Code, Request, Status};
 
 use super::{caller, convert, page, required};
@@ -220,6 +220,15 @@ pub async fn list_accounts(
     let r = req.into_inner();
     let org = management(node, &c, "organizations:ListAccounts").await?;
     let parent = r.parent_id.clone();
+    if !parent.is_empty() && !org.is_parent(&parent) {
+        return Err(errors::from_store(&StoreError::field(
+            ErrorCode::NoSuchEntity,
+            "parent_id",
+            format!(
+                "ParentNotFoundException: `{parent}` is neither the root nor an organizational unit"
+            ),
+        )));
+    }
     let accounts = node
         .read(move |s| {
             s.accounts()
@@ -400,7 +409,23 @@ pub async fn list_service_control_policies(
 ) -> Result<pb::ListServiceControlPoliciesResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let org = management(node, &c, "organizations:ListPolicies").await?;
+    let action = if r.target_id.is_empty() {
+        "organizations:ListPolicies"
+    } else {
+        "organizations:ListPoliciesForTarget"
+    };
+    let org = management(node, &c, action).await?;
+    let is_target = org.is_parent(&r.target_id) || org.account_parent.contains_key(&r.target_id);
+    if !r.target_id.is_empty() && !is_target {
+        return Err(errors::from_store(&StoreError::field(
+            ErrorCode::NoSuchEntity,
+            "target_id",
+            format!(
+                "TargetNotFoundException: `{}` is not the root, an organizational unit or an account",
+                r.target_id
+            ),
+        )));
+    }
     let items: Vec<pb::ServiceControlPolicy> = org
         .policies
         .values()
