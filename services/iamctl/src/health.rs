@@ -60,6 +60,24 @@ pub(crate) async fn run(url: &str, args: &HealthArgs) -> Result<Health, CliError
 /// How long one attempt (connecting and asking) may take.
 const ATTEMPT: Duration = Duration::from_secs(5);
 
+/// A failed check: `NOT_FOUND` is the protocol's answer for a service the node does not
+/// know (254); any other status means no health answer came (a port that is not a node's
+/// client port, a transport error), which is 255 like an unreachable node.
+fn health_error(url: &str, status: tonic::Status) -> CliError {
+    if status.code() == tonic::Code::NotFound {
+        CliError::Service {
+            operation: "Check",
+            status,
+        }
+    } else {
+        CliError::Connect(format!(
+            "no health answer from `{url}`: {:?}: {}",
+            status.code(),
+            status.message()
+        ))
+    }
+}
+
 async fn check(url: &str, service: &str) -> Result<Health, CliError> {
     let (channel, _) = client::channel(url).await?;
     let request = HealthCheckRequest {
@@ -68,10 +86,7 @@ async fn check(url: &str, service: &str) -> Result<Health, CliError> {
     let status = HealthClient::new(channel)
         .check(request)
         .await
-        .map_err(|status| CliError::Service {
-            operation: "Check",
-            status,
-        })?
+        .map_err(|status| health_error(url, status))?
         .into_inner()
         .status;
     let name = ServingStatus::try_from(status)
@@ -81,4 +96,28 @@ async fn check(url: &str, service: &str) -> Result<Health, CliError> {
         value: json!({ "Service": service, "Status": name }),
         serving: status == ServingStatus::Serving as i32,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unknown_service_is_254_and_any_other_failure_is_255() {
+        let unknown = health_error("http://n", tonic::Status::not_found("unknown service"));
+        assert_eq!(unknown.exit_code(), std::process::ExitCode::from(254));
+        for code in [
+            tonic::Code::Unimplemented,
+            tonic::Code::Unknown,
+            tonic::Code::Unavailable,
+            tonic::Code::Internal,
+        ] {
+            let other = health_error("http://n", tonic::Status::new(code, "x"));
+            assert_eq!(
+                other.exit_code(),
+                std::process::ExitCode::from(255),
+                "{code:?}"
+            );
+        }
+    }
 }

@@ -51,6 +51,10 @@ async fn health_exits_zero_only_for_a_serving_node() {
     // An unknown service: the node answers NotFound, an error answered by the service.
     let (code, _) = health(node.client_addr, &["--service", "no.such.Service"]).await;
     assert_eq!(code, 254);
+    // The node's peer port speaks gRPC but not the health protocol (UNIMPLEMENTED): no
+    // health answer, as from a node that cannot be reached.
+    let (code, json) = health(node.peer_addr, &[]).await;
+    assert_eq!((code, json), (255, Value::Null));
 
     // Node 2 of a three-node cluster, started alone: up, but without a majority it never
     // catches up, so it is not serving, and waiting does not change that.

@@ -11,9 +11,20 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 use iamd::config::{Config, Flags};
 
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("IAMD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn,sled=warn"));
+/// The log filter: `IAMD_LOG` (`tracing-subscriber`'s `EnvFilter` syntax) when set, else
+/// the default. A value that does not parse is an error, not the default in silence.
+fn log_filter(value: Option<String>) -> Result<tracing_subscriber::EnvFilter, String> {
+    match value {
+        None => Ok(tracing_subscriber::EnvFilter::new(
+            "info,openraft=warn,sled=warn",
+        )),
+        Some(v) => tracing_subscriber::EnvFilter::builder()
+            .parse(&v)
+            .map_err(|e| format!("IAMD_LOG `{v}` is not a log filter: {e}")),
+    }
+}
+
+fn init_logging(filter: tracing_subscriber::EnvFilter, json: bool) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
         builder.json().init();
@@ -55,7 +66,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let filter = match log_filter(std::env::var("IAMD_LOG").ok()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("iamd: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if flags.dump_config {
+        // The command that checks a configuration names what it ignores, too.
+        for name in iamd::config::unrecognized_env(std::env::vars()) {
+            eprintln!("iamd: warning: `{name}` is not a configuration variable: ignored");
+        }
         match toml::to_string_pretty(&config) {
             Ok(text) => {
                 print!("{text}");
@@ -67,7 +89,7 @@ async fn main() -> ExitCode {
             }
         }
     }
-    init_logging(config.log_json);
+    init_logging(filter, config.log_json);
     // Signals are handled from the start: the first member may wait at start for its
     // majority for as long as the others take, and as PID 1 of a container a signal without
     // a handler would be ignored until the runtime's SIGKILL. A signal during the bootstrap
@@ -97,4 +119,20 @@ async fn main() -> ExitCode {
     tracing::info!("shutting down");
     running.shutdown().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn a_log_filter_that_does_not_parse_is_an_error_naming_iamd_log() {
+        assert!(log_filter(None).is_ok());
+        assert!(log_filter(Some("iamd=debug,warn".into())).is_ok());
+        let err = log_filter(Some("iamd=loud".into())).unwrap_err();
+        assert!(
+            err.contains("IAMD_LOG") && err.contains("iamd=loud"),
+            "{err}"
+        );
+    }
 }
