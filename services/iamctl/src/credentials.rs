@@ -1,7 +1,10 @@
 //! Where the signing credentials come from, in the AWS CLI's order.
 //!
 //! 1. `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optionally `AWS_SESSION_TOKEN`,
-//!    unless `--profile` is given (as in the AWS CLI, `AWS_PROFILE` does not override them).
+//!    unless `--profile` is given (as in the AWS CLI, `AWS_PROFILE` does not override them)
+//!    or iamctl's own file is named (`--credentials-file` or `IAMD_CREDENTIALS_FILE`: a
+//!    user who exports AWS keys for AWS itself still signs iamd calls with the file named
+//!    for iamd).
 //! 2. A profile of an INI credentials file: `--credentials-file`, else
 //!    `IAMD_CREDENTIALS_FILE`, else `AWS_SHARED_CREDENTIALS_FILE`, else
 //!    `~/.aws/credentials`; the profile is `--profile`, else `AWS_PROFILE`, else `default`.
@@ -51,7 +54,8 @@ pub(crate) fn resolve(
         .or_else(|| env("AWS_PROFILE"))
         .unwrap_or_else(|| "default".to_owned());
 
-    if flags.profile.is_none() {
+    let iamd_file = flags.credentials_file.is_some() || env("IAMD_CREDENTIALS_FILE").is_some();
+    if flags.profile.is_none() && !iamd_file {
         if let Some(access_key_id) = env("AWS_ACCESS_KEY_ID") {
             let secret_access_key = env("AWS_SECRET_ACCESS_KEY")
                 .ok_or("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")?;
@@ -211,6 +215,25 @@ mod tests {
         assert_eq!(creds.session_token.as_deref(), Some("tok"));
         // The region still comes from the profile when the environment names none.
         assert_eq!(creds.region, "eu-west-1");
+    }
+
+    #[test]
+    fn a_file_named_for_iamd_wins_over_environment_keys() {
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "AKIAENV"),
+            ("AWS_SECRET_ACCESS_KEY", "envsecret"),
+        ];
+        let flags = CredentialFlags {
+            credentials_file: Some("/data/root-credentials".into()),
+            ..Default::default()
+        };
+        let files = files(&[("/data/root-credentials", IAMD_FILE)]);
+        let creds = resolve(&flags, &env(&keys), &files).unwrap();
+        assert_eq!(creds.access_key_id, "AKIAROOT");
+        let mut with_variable = keys.to_vec();
+        with_variable.push(("IAMD_CREDENTIALS_FILE", "/data/root-credentials"));
+        let creds = resolve(&CredentialFlags::default(), &env(&with_variable), &files).unwrap();
+        assert_eq!(creds.access_key_id, "AKIAROOT");
     }
 
     #[test]
