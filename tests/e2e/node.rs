@@ -2219,3 +2219,63 @@ async fn organization_conflicts_and_unknown_targets_answer_the_codes_aws_documen
     assert!(names.contains(&"NoWithdrawals") && !names.contains(&"NoWithdrawalsEither"));
     node.shutdown().await;
 }
+
+/// Signs a call with `creds` and answers whether the node accepted the signature.
+async fn root_key_works(node: &iamd::server::Running, creds: &SigningCredentials) -> bool {
+    let mut client = iam(node, creds).await.unwrap();
+    let answer = client.list_users(pb::ListUsersRequest::default()).await;
+    answer.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_start_never_leaves_the_account_with_a_root_key_nobody_holds() {
+    // --- credentials left from an earlier store: refused before anything is written
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("root-credentials");
+    std::fs::write(&path, "[default]\naws_access_key_id = AKIAOLD\n").unwrap();
+    let err = start(config(dir.path())).await.unwrap_err();
+    assert!(err.to_string().contains("root-credentials"), "{err}");
+    std::fs::remove_file(&path).unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let creds = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    assert!(root_key_works(&node, &creds).await);
+    node.shutdown().await;
+
+    // --- a start interrupted after the key was chosen: the next one uses that key
+    let dir = tempfile::tempdir().unwrap();
+    let chosen = iam_sts::secrets::new_access_key_id().unwrap();
+    let secret = iam_sts::secrets::new_secret_access_key().unwrap();
+    std::fs::write(
+        dir.path().join("root-credentials.tmp"),
+        format!(
+            "[default]\naws_access_key_id = {chosen}\naws_secret_access_key = {}\n",
+            secret.expose()
+        ),
+    )
+    .unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let written = node.root_credentials.clone().unwrap();
+    assert!(!dir.path().join("root-credentials.tmp").exists());
+    let creds = read_credentials(&written).unwrap();
+    assert_eq!(creds.access_key_id, chosen);
+    assert!(root_key_works(&node, &creds).await);
+    node.shutdown().await;
+
+    // --- interrupted after the account was made but before its key: finished on restart
+    let next = iam_sts::secrets::new_access_key_id().unwrap();
+    let secret = iam_sts::secrets::new_secret_access_key().unwrap();
+    std::fs::remove_file(&written).unwrap();
+    std::fs::write(
+        dir.path().join("root-credentials.tmp"),
+        format!(
+            "[default]\naws_access_key_id = {next}\naws_secret_access_key = {}\n",
+            secret.expose()
+        ),
+    )
+    .unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let creds = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    assert_eq!(creds.access_key_id, next);
+    assert!(root_key_works(&node, &creds).await);
+    node.shutdown().await;
+}

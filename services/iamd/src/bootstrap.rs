@@ -81,56 +81,130 @@ async fn system_write(node: &Node, key: &str, op: Op) -> Result<Outcome, Bootstr
         .map_err(|e| BootstrapError(format!("bootstrap write refused: {e}")))
 }
 
+/// The root key a bootstrap hands out, read back from the file it is written to first.
+struct RootKey {
+    access_key_id: String,
+    secret: secrets::Secret,
+}
+
+/// The `aws_access_key_id` and `aws_secret_access_key` of the credentials file `bootstrap`
+/// wrote (`None` when either is missing).
+fn parse_root_key(text: &str) -> Option<RootKey> {
+    let value = |key: &str| {
+        text.lines().find_map(|line| {
+            let (k, v) = line.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_owned())
+        })
+    };
+    Some(RootKey {
+        access_key_id: value("aws_access_key_id")?,
+        secret: secrets::Secret::new(value("aws_secret_access_key")?),
+    })
+}
+
+fn credentials_text(account: &str, key: &RootKey, region: &str) -> String {
+    format!(
+        "# iamd root credentials of account {account}: keep them secret, create IAM users for daily work\n\
+         [default]\naws_access_key_id = {}\naws_secret_access_key = {}\nregion = {region}\n",
+        key.access_key_id,
+        key.secret.expose(),
+    )
+}
+
 /// Creates the bootstrap account and a root access key when the store has no such account,
 /// and writes the key to an owner-only file. Runs on the node that initialized the cluster.
+///
+/// The key is written first, to `root-credentials.tmp`, and the file renamed only once the
+/// account and the key are in the store: a start interrupted anywhere on the way finishes
+/// the same bootstrap with the same key the next time (the writes are idempotent), so the
+/// account never ends up with a root key nobody holds. A `root-credentials` file left from
+/// an earlier store is refused before anything is written.
 pub async fn bootstrap_account(node: &Node) -> Result<Option<PathBuf>, BootstrapError> {
     let account = node.config.bootstrap_account_id.clone();
+    let path = credentials_path(&node.config.data_dir);
+    let pending = path.with_extension("tmp");
     let probe = account.clone();
     let exists = node
         .read(move |s: &IamState| s.account(&probe).is_some())
         .await
         .map_err(|e| BootstrapError(e.message().to_owned()))?;
-    if exists {
+    if exists && !pending.exists() {
         return Ok(None);
     }
-    system_write(
-        node,
-        "account",
-        Op::CreateAccount {
-            account_id: account.clone(),
-            name: node.config.bootstrap_account_name.clone(),
-        },
-    )
-    .await?;
-    let access_key_id = secrets::new_access_key_id().map_err(|e| BootstrapError(e.to_string()))?;
-    let secret = secrets::new_secret_access_key().map_err(|e| BootstrapError(e.to_string()))?;
-    let sealed_secret = node
-        .cluster_key
-        .seal(&secret)
-        .map_err(|e| BootstrapError(e.to_string()))?;
-    system_write(
-        node,
-        "root-key",
-        Op::CreateAccessKey {
-            account: account.clone(),
-            user_name: None,
-            access_key_id: access_key_id.clone(),
-            sealed_secret,
-        },
-    )
-    .await?;
-    let path = credentials_path(&node.config.data_dir);
-    let contents = format!(
-        "# iamd root credentials of account {account}: keep them secret, create IAM users for daily work\n\
-         [default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {}\nregion = {}\n",
-        secret.expose(),
-        node.config.region
-    );
-    write_private(&path, &contents).map_err(|e| {
-        BootstrapError(format!(
-            "cannot write root credentials `{}`: {e}",
+    if !exists && path.exists() {
+        return Err(BootstrapError(format!(
+            "`{}` exists but the store has no account {account}: it holds the root key of an \
+             earlier store; move it away and start again",
             path.display()
-        ))
-    })?;
+        )));
+    }
+    let key = if pending.exists() {
+        let text = std::fs::read_to_string(&pending)
+            .map_err(|e| BootstrapError(format!("cannot read `{}`: {e}", pending.display())))?;
+        parse_root_key(&text).ok_or_else(|| {
+            BootstrapError(format!(
+                "`{}` (an interrupted first start) holds no access key: remove it and start again",
+                pending.display()
+            ))
+        })?
+    } else {
+        let key = RootKey {
+            access_key_id: secrets::new_access_key_id()
+                .map_err(|e| BootstrapError(e.to_string()))?,
+            secret: secrets::new_secret_access_key().map_err(|e| BootstrapError(e.to_string()))?,
+        };
+        write_private(
+            &pending,
+            &credentials_text(&account, &key, &node.config.region),
+        )
+        .map_err(|e| BootstrapError(format!("cannot write `{}`: {e}", pending.display())))?;
+        key
+    };
+    if !exists {
+        system_write(
+            node,
+            "account",
+            Op::CreateAccount {
+                account_id: account.clone(),
+                name: node.config.bootstrap_account_name.clone(),
+            },
+        )
+        .await?;
+    }
+    let probe = key.access_key_id.clone();
+    let stored = node
+        .read(move |s: &IamState| s.access_key(&probe).is_some())
+        .await
+        .map_err(|e| BootstrapError(e.message().to_owned()))?;
+    if !stored {
+        let sealed_secret = node
+            .cluster_key
+            .seal(&key.secret)
+            .map_err(|e| BootstrapError(e.to_string()))?;
+        // Keyed by the access key: a later bootstrap's key is another write.
+        system_write(
+            node,
+            &format!("root-key/{}", key.access_key_id),
+            Op::CreateAccessKey {
+                account: account.clone(),
+                user_name: None,
+                access_key_id: key.access_key_id.clone(),
+                sealed_secret,
+            },
+        )
+        .await?;
+    }
+    std::fs::rename(&pending, &path)
+        .and_then(|()| match path.parent() {
+            Some(dir) => std::fs::File::open(dir)?.sync_all(),
+            None => Ok(()),
+        })
+        .map_err(|e| {
+            BootstrapError(format!(
+                "cannot move `{}` to `{}`: {e}",
+                pending.display(),
+                path.display()
+            ))
+        })?;
     Ok(Some(path))
 }
