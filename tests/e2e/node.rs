@@ -2193,6 +2193,20 @@ async fn organization_conflicts_and_unknown_targets_answer_the_codes_aws_documen
         "UnmodifiableEntity",
         aws_managed.await.unwrap_err(),
     ));
+    let tagged = admin.create_organizational_unit(pb::CreateOrganizationalUnitRequest {
+        tags: vec![pb::Tag {
+            key: "desk".into(),
+            value: "delta".into(),
+        }],
+        ..unit("Tagged")
+    });
+    refused.push((Code::InvalidArgument, "tags", tagged.await.unwrap_err()));
+    let mailed = admin.create_account(pb::CreateAccountRequest {
+        account_name: "research".into(),
+        email: "research".into(),
+        ..Default::default()
+    });
+    refused.push((Code::InvalidArgument, "email", mailed.await.unwrap_err()));
     for (code, name, err) in refused {
         assert_eq!(err.code(), code, "{name}: {err:?}");
         assert!(err.message().contains(name), "{name}: {err:?}");

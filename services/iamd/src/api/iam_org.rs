@@ -152,6 +152,19 @@ pub async fn create_account(
     let c = caller(&req)?;
     let r = req.into_inner();
     let name = required("account_name", &r.account_name)?;
+    no_tags(&r.tags)?;
+    if !r.email.is_empty() {
+        let address = r.email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+        let len = r.email.chars().count();
+        if !(6..=64).contains(&len) || !address || r.email.chars().any(char::is_whitespace) {
+            return Err(errors::invalid(
+                "email",
+                "`email` must be an address (`local@domain`) of 6 to 64 characters",
+            ));
+        }
+    }
     management(node, &c, "organizations:CreateAccount").await?;
     let account_id = if r.account_id.is_empty() {
         random_account_id()?
@@ -212,6 +225,20 @@ fn account_out(org: &Organization, id: &str, name: &str, created: i64) -> pb::Ac
     }
 }
 
+/// Organization accounts, OUs and SCPs keep no tags: a request that brings some is refused
+/// rather than its tags dropped.
+fn no_tags(tags: &[pb::Tag]) -> Result<(), Status> {
+    if tags.is_empty() {
+        Ok(())
+    } else {
+        Err(errors::invalid(
+            "tags",
+            "iamd keeps no tags on organization accounts, organizational units or service \
+             control policies: send none",
+        ))
+    }
+}
+
 pub async fn list_accounts(
     node: &Node,
     req: Request<pb::ListAccountsRequest>,
@@ -258,6 +285,7 @@ pub async fn create_organizational_unit(
     let r = req.into_inner();
     let parent_id = required("parent_id", &r.parent_id)?;
     let name = required("name", &r.name)?;
+    no_tags(&r.tags)?;
     let org = management(node, &c, "organizations:CreateOrganizationalUnit").await?;
     let op = Op::CreateOrganizationalUnit {
         parent_id: parent_id.to_owned(),
@@ -345,6 +373,7 @@ pub async fn create_service_control_policy(
     let c = caller(&req)?;
     let r = req.into_inner();
     let name = required("name", &r.name)?;
+    no_tags(&r.tags)?;
     let content = required("content", &r.content)?;
     management(node, &c, "organizations:CreatePolicy").await?;
     let op = Op::CreateServiceControlPolicy {
