@@ -624,3 +624,29 @@ fn principals_carry_their_organization_and_its_path_as_the_tree_changes() {
     );
     assert_eq!(view.org_keys("999999999999"), None);
 }
+
+#[test]
+fn removing_a_user_that_is_not_a_member_succeeds_and_changes_nothing() {
+    let mut s = Store::new();
+    s.ok(user("alice"));
+    s.ok(Op::CreateGroup {
+        account: ACCT.into(),
+        group_name: "traders".into(),
+        path: "/".into(),
+    });
+    let remove = || Op::RemoveUserFromGroup {
+        account: ACCT.into(),
+        group_name: "traders".into(),
+        user_name: "alice".into(),
+    };
+    let before = s.state.clone();
+    assert!(matches!(s.ok(remove()), Outcome::Done));
+    assert_eq!(s.state, before);
+    // An unknown user or group is still NoSuchEntity.
+    let ghost = Op::RemoveUserFromGroup {
+        account: ACCT.into(),
+        group_name: "traders".into(),
+        user_name: "bob".into(),
+    };
+    assert_eq!(s.err(ghost), ErrorCode::NoSuchEntity);
+}

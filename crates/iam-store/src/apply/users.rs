@@ -276,11 +276,9 @@ impl IamState {
                     return Err(StoreError::no_such("user", "user_name", user_name));
                 }
                 if !group.members.contains(&uk) {
-                    return Err(StoreError::field(
-                        crate::error::ErrorCode::NoSuchEntity,
-                        "user_name",
-                        format!("user `{user_name}` is not a member of group `{group_name}`"),
-                    ));
+                    // As in AWS: removing a user that is not a member succeeds, changing
+                    // nothing.
+                    return Ok(Outcome::Done);
                 }
                 let acct = self.account_mut(account)?;
                 if let Some(g) = acct.groups.get_mut(&gk) {
