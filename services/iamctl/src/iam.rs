@@ -12,6 +12,7 @@ use crate::cmd_groups::GroupCommand;
 use crate::cmd_inline::InlineCommand;
 use crate::cmd_policies::PolicyCommand;
 use crate::cmd_roles::RoleCommand;
+use crate::cmd_simulate::SimulateCommand;
 use crate::cmd_tags::TagCommand;
 use crate::cmd_users::UserCommand;
 
@@ -36,6 +37,8 @@ pub(crate) enum IamCommand {
     Credentials(CredentialCommand),
     #[command(flatten)]
     Account(AccountCommand),
+    #[command(flatten)]
+    Simulate(SimulateCommand),
 }
 
 impl IamCommand {
@@ -50,6 +53,7 @@ impl IamCommand {
             IamCommand::Tags(c) => c.run(ctx).await,
             IamCommand::Credentials(c) => c.run(ctx).await,
             IamCommand::Account(c) => c.run(ctx).await,
+            IamCommand::Simulate(c) => c.run(ctx).await,
         }
     }
 }

@@ -24,6 +24,7 @@ mod cmd_groups;
 mod cmd_inline;
 mod cmd_policies;
 mod cmd_roles;
+mod cmd_simulate;
 mod cmd_tags;
 mod cmd_users;
 mod credentials;
