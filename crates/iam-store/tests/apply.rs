@@ -650,3 +650,27 @@ fn removing_a_user_that_is_not_a_member_succeeds_and_changes_nothing() {
     };
     assert_eq!(s.err(ghost), ErrorCode::NoSuchEntity);
 }
+
+#[test]
+fn a_policys_update_date_is_when_its_newest_version_was_created() {
+    let mut s = Store::new();
+    s.ok(policy("Traders"));
+    let updated = |s: &Store| s.state.account(ACCT).unwrap().policies["traders"].update_date;
+    let created = updated(&s);
+    // A version that does not become the default is still the newest (AWS's UpdateDate).
+    s.ok(Op::CreatePolicyVersion {
+        account: ACCT.into(),
+        policy_arn: policy_arn("Traders"),
+        policy_document: DOC.into(),
+        set_as_default: false,
+    });
+    let after = updated(&s);
+    assert!(after > created, "{after} > {created}");
+    // Making an older version the default creates none.
+    s.ok(Op::SetDefaultPolicyVersion {
+        account: ACCT.into(),
+        policy_arn: policy_arn("Traders"),
+        version_id: "v1".into(),
+    });
+    assert_eq!(updated(&s), after);
+}
