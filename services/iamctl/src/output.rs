@@ -67,11 +67,13 @@ pub(crate) fn table(value: &Value) -> String {
         flatten("", value, &mut rows);
         return align(&["Field".to_owned(), "Value".to_owned()], &rows);
     }
-    // Entities beside the lists (the `Group` of `get-group`) first, as field/value rows.
+    // Entities and single values beside the lists (the `Group` of `get-group`, the node
+    // fields of `cluster status`) first, as one block of field/value rows; `NextToken`,
+    // which says where the lists go on, last.
     let mut blocks = Vec::new();
     let mut entity_rows = Vec::new();
     for (key, v) in fields {
-        if v.is_object() {
+        if !v.is_array() && key != "NextToken" {
             flatten(key, v, &mut entity_rows);
         }
     }
@@ -82,6 +84,10 @@ pub(crate) fn table(value: &Value) -> String {
         ));
     }
     for (name, items) in &lists {
+        if items.is_empty() {
+            blocks.push(format!("{name}: (none)"));
+            continue;
+        }
         let block = rows_of(name, items);
         blocks.push(if lists.len() > 1 {
             format!("{name}\n{block}")
@@ -89,10 +95,8 @@ pub(crate) fn table(value: &Value) -> String {
             block
         });
     }
-    for (key, v) in fields {
-        if !v.is_array() && !v.is_object() {
-            blocks.push(format!("{key}: {}", cell(v)));
-        }
+    if let Some(token) = fields.get("NextToken") {
+        blocks.push(format!("NextToken: {}", cell(token)));
     }
     blocks.join("\n\n")
 }
@@ -218,6 +222,27 @@ mod tests {
              UserName\n\
              --------\n\
              alice"
+        );
+    }
+
+    #[test]
+    fn single_values_beside_a_list_are_one_field_value_block() {
+        let value = json!({
+            "NodeId": 1, "Role": "Leader", "Members": [{"NodeId": 1}], "Learners": []
+        });
+        assert_eq!(
+            table(&value),
+            "Field   Value\n\
+             ------  ------\n\
+             NodeId  1\n\
+             Role    Leader\n\
+             \n\
+             Members\n\
+             NodeId\n\
+             ------\n\
+             1\n\
+             \n\
+             Learners: (none)"
         );
     }
 
