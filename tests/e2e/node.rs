@@ -2293,3 +2293,102 @@ async fn a_first_start_never_leaves_the_account_with_a_root_key_nobody_holds() {
     assert!(root_key_works(&node, &creds).await);
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_calls_are_authorized_on_the_policies_and_targets_they_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(config(dir.path())).await.unwrap();
+    let root = read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
+    let mut admin = iam(&node, &root).await.unwrap();
+    let org = admin
+        .create_organization(pb::CreateOrganizationRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .organization
+        .unwrap();
+    let desks = admin
+        .create_organizational_unit(pb::CreateOrganizationalUnitRequest {
+            parent_id: org.root_id.clone(),
+            name: "Desks".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .organizational_unit
+        .unwrap();
+    let scp = |name: &str| {
+        pb::CreateServiceControlPolicyRequest {
+        name: name.into(),
+        content: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"trading:Withdraw","Resource":"*"}]}"#.into(),
+        ..Default::default()
+    }
+    };
+    let mut policies = Vec::new();
+    for name in ["DeskGuardrails", "RootGuardrails"] {
+        let p = admin
+            .create_service_control_policy(scp(name))
+            .await
+            .unwrap()
+            .into_inner()
+            .policy
+            .unwrap();
+        policies.push(p);
+    }
+    let (mine, other) = (&policies[0], &policies[1]);
+    // --- a user may change and attach one SCP, and only to the desks' OU
+    let doc = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["organizations:UpdatePolicy","organizations:AttachPolicy"],"Resource":["{}","{}"]}}]}}"#,
+        mine.arn, desks.arn
+    );
+    let creds = user_with_policy(&node, &root, "guardrails", "Guardrails", &doc)
+        .await
+        .unwrap();
+    let mut user = iam(&node, &creds).await.unwrap();
+    user.update_service_control_policy(pb::UpdateServiceControlPolicyRequest {
+        policy_id: mine.id.clone(),
+        description: Some("no withdrawals from the desks".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    user.attach_service_control_policy(pb::AttachServiceControlPolicyRequest {
+        policy_id: mine.id.clone(),
+        target_id: desks.id.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let denied = [
+        user.update_service_control_policy(pb::UpdateServiceControlPolicyRequest {
+            policy_id: other.id.clone(),
+            description: Some("x".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err(),
+        user.attach_service_control_policy(pb::AttachServiceControlPolicyRequest {
+            policy_id: mine.id.clone(),
+            target_id: org.root_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err(),
+        user.attach_service_control_policy(pb::AttachServiceControlPolicyRequest {
+            policy_id: other.id.clone(),
+            target_id: desks.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err(),
+        // Creating a policy takes no resource: only `*` allows it.
+        user.create_service_control_policy(scp("Third"))
+            .await
+            .unwrap_err(),
+    ];
+    for err in denied {
+        assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    }
+    node.shutdown().await;
+}

@@ -88,8 +88,35 @@ async fn organization(node: &Node) -> Result<Organization, Status> {
         })
 }
 
-/// Authorizes an organizations action for a principal of the management account.
-async fn management(node: &Node, c: &Caller, action: &str) -> Result<Organization, Status> {
+/// The ARN of the root, OU, account or service control policy an id names, as AWS
+/// Organizations writes it (`root/o-…/r-…`, `ou/o-…/ou-…`, `account/o-…/ID`,
+/// `policy/o-…/service_control_policy/p-…`; `FullAWSAccess` is AWS's own).
+fn resource_arn(org: &Organization, id: &str) -> String {
+    let (m, o) = (&org.management_account, &org.id);
+    if id.starts_with("r-") {
+        format!("arn:aws:organizations::{m}:root/{o}/{id}")
+    } else if id.starts_with("ou-") {
+        format!("arn:aws:organizations::{m}:ou/{o}/{id}")
+    } else if id == iam_store::apply::FULL_AWS_ACCESS {
+        format!("arn:aws:organizations::aws:policy/service_control_policy/{id}")
+    } else if id.starts_with("p-") {
+        format!("arn:aws:organizations::{m}:policy/{o}/service_control_policy/{id}")
+    } else {
+        format!("arn:aws:organizations::{m}:account/{o}/{id}")
+    }
+}
+
+/// Authorizes an organizations action for a principal of the management account, on each
+/// resource AWS's authorization reference names for it (the policy and the target of
+/// `AttachPolicy`, the account and both parents of `MoveAccount`, …), all of which must be
+/// allowed; `*` for the actions that take no resource (`CreateAccount`, `ListAccounts`,
+/// `CreatePolicy`, `ListPolicies`).
+async fn management(
+    node: &Node,
+    c: &Caller,
+    action: &str,
+    ids: &[&str],
+) -> Result<Organization, Status> {
     let org = organization(node).await?;
     if c.principal.account != org.management_account {
         return Err(errors::access_denied(
@@ -99,7 +126,12 @@ async fn management(node: &Node, c: &Caller, action: &str) -> Result<Organizatio
             "only the management account manages the organization",
         ));
     }
-    node.authorize(c, action, &org_arn(&org))?;
+    if ids.is_empty() {
+        node.authorize(c, action, "*")?;
+    }
+    for id in ids {
+        node.authorize(c, action, &resource_arn(&org, id))?;
+    }
     Ok(org)
 }
 
@@ -165,7 +197,7 @@ pub async fn create_account(
             ));
         }
     }
-    management(node, &c, "organizations:CreateAccount").await?;
+    management(node, &c, "organizations:CreateAccount", &[]).await?;
     let account_id = if r.account_id.is_empty() {
         random_account_id()?
     } else {
@@ -245,7 +277,7 @@ pub async fn list_accounts(
 ) -> Result<pb::ListAccountsResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let org = management(node, &c, "organizations:ListAccounts").await?;
+    let org = management(node, &c, "organizations:ListAccounts", &[]).await?;
     let parent = r.parent_id.clone();
     if !parent.is_empty() && !org.is_parent(&parent) {
         return Err(errors::from_store(&StoreError::field(
@@ -286,7 +318,13 @@ pub async fn create_organizational_unit(
     let parent_id = required("parent_id", &r.parent_id)?;
     let name = required("name", &r.name)?;
     no_tags(&r.tags)?;
-    let org = management(node, &c, "organizations:CreateOrganizationalUnit").await?;
+    let org = management(
+        node,
+        &c,
+        "organizations:CreateOrganizationalUnit",
+        &[parent_id],
+    )
+    .await?;
     let op = Op::CreateOrganizationalUnit {
         parent_id: parent_id.to_owned(),
         name: name.to_owned(),
@@ -310,7 +348,7 @@ pub async fn delete_organizational_unit(
     let c = caller(&req)?;
     let r = req.into_inner();
     let id = required("organizational_unit_id", &r.organizational_unit_id)?;
-    management(node, &c, "organizations:DeleteOrganizationalUnit").await?;
+    management(node, &c, "organizations:DeleteOrganizationalUnit", &[id]).await?;
     let op = Op::DeleteOrganizationalUnit {
         ou_id: id.to_owned(),
     };
@@ -325,7 +363,13 @@ pub async fn list_organizational_units_for_parent(
     let c = caller(&req)?;
     let r = req.into_inner();
     let parent = required("parent_id", &r.parent_id)?;
-    let org = management(node, &c, "organizations:ListOrganizationalUnitsForParent").await?;
+    let org = management(
+        node,
+        &c,
+        "organizations:ListOrganizationalUnitsForParent",
+        &[parent],
+    )
+    .await?;
     if !org.is_parent(parent) {
         return Err(errors::from_store(&StoreError::no_such(
             "parent",
@@ -356,7 +400,13 @@ pub async fn move_account(
     let account_id = required("account_id", &r.account_id)?;
     let source = required("source_parent_id", &r.source_parent_id)?;
     let destination = required("destination_parent_id", &r.destination_parent_id)?;
-    management(node, &c, "organizations:MoveAccount").await?;
+    management(
+        node,
+        &c,
+        "organizations:MoveAccount",
+        &[account_id, source, destination],
+    )
+    .await?;
     let op = Op::MoveAccount {
         account_id: account_id.to_owned(),
         source_parent_id: source.to_owned(),
@@ -375,7 +425,7 @@ pub async fn create_service_control_policy(
     let name = required("name", &r.name)?;
     no_tags(&r.tags)?;
     let content = required("content", &r.content)?;
-    management(node, &c, "organizations:CreatePolicy").await?;
+    management(node, &c, "organizations:CreatePolicy", &[]).await?;
     let op = Op::CreateServiceControlPolicy {
         name: name.to_owned(),
         description: r.description.clone(),
@@ -399,7 +449,7 @@ pub async fn update_service_control_policy(
     let c = caller(&req)?;
     let r = req.into_inner();
     let id = required("policy_id", &r.policy_id)?;
-    management(node, &c, "organizations:UpdatePolicy").await?;
+    management(node, &c, "organizations:UpdatePolicy", &[id]).await?;
     let op = Op::UpdateServiceControlPolicy {
         policy_id: id.to_owned(),
         name: r.name.clone(),
@@ -424,7 +474,7 @@ pub async fn delete_service_control_policy(
     let c = caller(&req)?;
     let r = req.into_inner();
     let id = required("policy_id", &r.policy_id)?;
-    management(node, &c, "organizations:DeletePolicy").await?;
+    management(node, &c, "organizations:DeletePolicy", &[id]).await?;
     let op = Op::DeleteServiceControlPolicy {
         policy_id: id.to_owned(),
     };
@@ -443,7 +493,11 @@ pub async fn list_service_control_policies(
     } else {
         "organizations:ListPoliciesForTarget"
     };
-    let org = management(node, &c, action).await?;
+    let targets: Vec<&str> = [r.target_id.as_str()]
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect();
+    let org = management(node, &c, action, &targets).await?;
     let is_target = org.is_parent(&r.target_id) || org.account_parent.contains_key(&r.target_id);
     if !r.target_id.is_empty() && !is_target {
         return Err(errors::from_store(&StoreError::field(
@@ -483,7 +537,13 @@ pub async fn attach_service_control_policy(
     let r = req.into_inner();
     let policy_id = required("policy_id", &r.policy_id)?;
     let target_id = required("target_id", &r.target_id)?;
-    management(node, &c, "organizations:AttachPolicy").await?;
+    management(
+        node,
+        &c,
+        "organizations:AttachPolicy",
+        &[policy_id, target_id],
+    )
+    .await?;
     let op = Op::AttachServiceControlPolicy {
         policy_id: policy_id.to_owned(),
         target_id: target_id.to_owned(),
@@ -500,7 +560,13 @@ pub async fn detach_service_control_policy(
     let r = req.into_inner();
     let policy_id = required("policy_id", &r.policy_id)?;
     let target_id = required("target_id", &r.target_id)?;
-    management(node, &c, "organizations:DetachPolicy").await?;
+    management(
+        node,
+        &c,
+        "organizations:DetachPolicy",
+        &[policy_id, target_id],
+    )
+    .await?;
     let op = Op::DetachServiceControlPolicy {
         policy_id: policy_id.to_owned(),
         target_id: target_id.to_owned(),
