@@ -2003,7 +2003,7 @@ async fn malformed_ids_tag_keys_boundaries_and_passwords_are_invalid_argument() 
         .await
         .unwrap();
     let mut errors: Vec<(&str, tonic::Status)> = Vec::new();
-    for key in ["", "line\nbreak"] {
+    for key in ["", "cost*centre"] {
         let untag = admin.untag_user(pb::UntagUserRequest {
             user_name: "alice".into(),
             tag_keys: vec![key.into()],
@@ -2017,6 +2017,20 @@ async fn malformed_ids_tag_keys_boundaries_and_passwords_are_invalid_argument() 
             version_id: version_id.into(),
         });
         errors.push(("version_id", version.await.unwrap_err()));
+    }
+    for version_id in ["v01", "v+2"] {
+        let default = admin.set_default_policy_version(pb::SetDefaultPolicyVersionRequest {
+            policy_arn: "arn:aws:iam::111111111111:policy/Traders".into(),
+            version_id: version_id.into(),
+            ..Default::default()
+        });
+        errors.push(("version_id", default.await.unwrap_err()));
+        let delete = admin.delete_policy_version(pb::DeletePolicyVersionRequest {
+            policy_arn: "arn:aws:iam::111111111111:policy/Traders".into(),
+            version_id: version_id.into(),
+            ..Default::default()
+        });
+        errors.push(("version_id", delete.await.unwrap_err()));
     }
     let delete_key = admin.delete_access_key(pb::DeleteAccessKeyRequest {
         user_name: "alice".into(),
@@ -2339,7 +2353,7 @@ async fn organization_calls_are_authorized_on_the_policies_and_targets_they_name
     let (mine, other) = (&policies[0], &policies[1]);
     // --- a user may change and attach one SCP, and only to the desks' OU
     let doc = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["organizations:UpdatePolicy","organizations:AttachPolicy"],"Resource":["{}","{}"]}}]}}"#,
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["organizations:UpdatePolicy","organizations:AttachPolicy","organizations:ListAccountsForParent"],"Resource":["{}","{}"]}}]}}"#,
         mine.arn, desks.arn
     );
     let creds = user_with_policy(&node, &root, "guardrails", "Guardrails", &doc)
@@ -2360,7 +2374,16 @@ async fn organization_calls_are_authorized_on_the_policies_and_targets_they_name
     })
     .await
     .unwrap();
+    user.list_accounts(pb::ListAccountsRequest {
+        parent_id: desks.id.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let denied = [
+        user.list_accounts(pb::ListAccountsRequest::default())
+            .await
+            .unwrap_err(),
         user.update_service_control_policy(pb::UpdateServiceControlPolicyRequest {
             policy_id: other.id.clone(),
             description: Some("x".into()),

@@ -87,6 +87,20 @@ pub struct Role {
     pub boundary: Option<String>,
 }
 
+impl ManagedPolicy {
+    /// AWS's `UpdateDate`: when the newest version kept was created, whether or not it is
+    /// the default (the creation date while there is one version). Derived when read, so
+    /// the replicated state and `apply` stay as they were.
+    pub fn last_updated(&self) -> Millis {
+        self.versions
+            .values()
+            .map(|v| v.create_date)
+            .max()
+            .unwrap_or(self.update_date)
+            .max(self.update_date)
+    }
+}
+
 /// A customer managed policy and its versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedPolicy {

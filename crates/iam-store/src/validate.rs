@@ -85,11 +85,12 @@ pub fn path(field: &str, value: &str) -> StoreResult<()> {
     }
 }
 
-/// A character AWS allows in tag keys and values (`[\p{L}\p{Z}\p{N}_.:/=+\-@]`): letters,
-/// digits, space separators (not tabs or line breaks, which are control characters) and
-/// `_.:/=+-@`.
+/// A character allowed in tag keys and values: letters, digits, white space and
+/// `_.:/=+-@` (AWS's `[\p{L}\p{Z}\p{N}_.:/=+\-@]`, except that tabs and line breaks pass
+/// too, as they always have here: narrowing it in `apply` would make a log written by
+/// earlier versions replay differently).
 pub fn tag_char(c: char) -> bool {
-    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
 }
 
 /// A tag key named on its own (as `UntagUser` takes them): 1–128 characters of

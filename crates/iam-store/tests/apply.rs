@@ -655,7 +655,7 @@ fn removing_a_user_that_is_not_a_member_succeeds_and_changes_nothing() {
 fn a_policys_update_date_is_when_its_newest_version_was_created() {
     let mut s = Store::new();
     s.ok(policy("Traders"));
-    let updated = |s: &Store| s.state.account(ACCT).unwrap().policies["traders"].update_date;
+    let updated = |s: &Store| s.state.account(ACCT).unwrap().policies["traders"].last_updated();
     let created = updated(&s);
     // A version that does not become the default is still the newest (AWS's UpdateDate).
     s.ok(Op::CreatePolicyVersion {

@@ -81,8 +81,7 @@ pub(crate) fn resolve(
     )?;
     let text = read(&file).map_err(|e| {
         format!(
-            "no credentials: AWS_ACCESS_KEY_ID is not set and the credentials file `{}` \
-             cannot be read: {e}",
+            "no credentials: the credentials file `{}` cannot be read: {e}",
             file.display()
         )
     })?;

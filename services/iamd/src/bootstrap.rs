@@ -81,6 +81,14 @@ async fn system_write(node: &Node, key: &str, op: Op) -> Result<Outcome, Bootstr
         .map_err(|e| BootstrapError(format!("bootstrap write refused: {e}")))
 }
 
+/// Makes the directory entry of `file` durable.
+fn sync_dir(file: &Path) -> std::io::Result<()> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => Ok(()),
+    }
+}
+
 /// The root key a bootstrap hands out, read back from the file it is written to first.
 struct RootKey {
     access_key_id: String,
@@ -153,10 +161,12 @@ pub async fn bootstrap_account(node: &Node) -> Result<Option<PathBuf>, Bootstrap
                 .map_err(|e| BootstrapError(e.to_string()))?,
             secret: secrets::new_secret_access_key().map_err(|e| BootstrapError(e.to_string()))?,
         };
+        // The file and its directory entry are durable before the store holds the key.
         write_private(
             &pending,
             &credentials_text(&account, &key, &node.config.region),
         )
+        .and_then(|()| sync_dir(&pending))
         .map_err(|e| BootstrapError(format!("cannot write `{}`: {e}", pending.display())))?;
         key
     };
@@ -195,10 +205,7 @@ pub async fn bootstrap_account(node: &Node) -> Result<Option<PathBuf>, Bootstrap
         .await?;
     }
     std::fs::rename(&pending, &path)
-        .and_then(|()| match path.parent() {
-            Some(dir) => std::fs::File::open(dir)?.sync_all(),
-            None => Ok(()),
-        })
+        .and_then(|()| sync_dir(&path))
         .map_err(|e| {
             BootstrapError(format!(
                 "cannot move `{}` to `{}`: {e}",

@@ -57,19 +57,6 @@ impl IamState {
                 if !org.is_parent(parent_id) {
                     return Err(StoreError::no_such("parent", "parent_id", parent_id));
                 }
-                let taken = org
-                    .units
-                    .values()
-                    .any(|u| u.parent_id == *parent_id && u.name == *name);
-                if taken {
-                    return Err(StoreError::field(
-                        ErrorCode::EntityAlreadyExists,
-                        "name",
-                        format!(
-                            "DuplicateOrganizationalUnitException: `{parent_id}` already has an organizational unit named `{name}`"
-                        ),
-                    ));
-                }
                 if org.units.len() >= quota::ORGANIZATIONAL_UNITS {
                     return Err(StoreError::limit(
                         "parent_id",
@@ -319,17 +306,6 @@ impl IamState {
                 }
                 if let Some(c) = content {
                     check_document("content", c, PolicyKind::Scp)?;
-                }
-                self.custom_scp(policy_id)?;
-                if let Some(n) = name {
-                    let taken = self
-                        .org_ref()?
-                        .policies
-                        .values()
-                        .any(|p| p.id != *policy_id && p.name == *n);
-                    if taken {
-                        return Err(StoreError::exists("policy", "name", n));
-                    }
                 }
                 let p = self.custom_scp(policy_id)?;
                 if let Some(n) = name {

@@ -132,10 +132,9 @@ impl IamState {
                         create_date: at,
                     },
                 );
-                // AWS's UpdateDate: when the newest version was created, default or not.
-                p.update_date = at;
                 if *set_as_default {
                     p.default_version = number;
+                    p.update_date = at;
                     self.policy_changed(account, policy_arn);
                 }
                 Ok(Outcome::PolicyVersion {

@@ -88,7 +88,7 @@ pub fn policy(p: &model::ManagedPolicy) -> pb::Policy {
         is_attachable: true,
         description: p.description.clone(),
         create_date: ts(p.create_date),
-        update_date: ts(p.update_date),
+        update_date: ts(p.last_updated()),
         tags: tags_out(&p.tags),
     }
 }

@@ -277,7 +277,16 @@ pub async fn list_accounts(
 ) -> Result<pb::ListAccountsResponse, Status> {
     let c = caller(&req)?;
     let r = req.into_inner();
-    let org = management(node, &c, "organizations:ListAccounts", &[]).await?;
+    // With a parent, AWS's action is ListAccountsForParent, on that root or OU.
+    let (action, parents) = if r.parent_id.is_empty() {
+        ("organizations:ListAccounts", Vec::new())
+    } else {
+        (
+            "organizations:ListAccountsForParent",
+            vec![r.parent_id.as_str()],
+        )
+    };
+    let org = management(node, &c, action, &parents).await?;
     let parent = r.parent_id.clone();
     if !parent.is_empty() && !org.is_parent(&parent) {
         return Err(errors::from_store(&StoreError::field(
@@ -325,6 +334,22 @@ pub async fn create_organizational_unit(
         &[parent_id],
     )
     .await?;
+    // Checked against the state read here, not in `apply`, whose results must not change
+    // between versions of iamd replaying the same log.
+    let taken = org
+        .units
+        .values()
+        .any(|u| u.parent_id == parent_id && u.name == name);
+    if taken {
+        return Err(errors::status(
+            Code::AlreadyExists,
+            "EntityAlreadyExists",
+            &format!(
+                "DuplicateOrganizationalUnitException: `{parent_id}` already has an organizational unit named `{name}`"
+            ),
+            Some("name"),
+        ));
+    }
     let op = Op::CreateOrganizationalUnit {
         parent_id: parent_id.to_owned(),
         name: name.to_owned(),
@@ -449,7 +474,18 @@ pub async fn update_service_control_policy(
     let c = caller(&req)?;
     let r = req.into_inner();
     let id = required("policy_id", &r.policy_id)?;
-    management(node, &c, "organizations:UpdatePolicy", &[id]).await?;
+    let org = management(node, &c, "organizations:UpdatePolicy", &[id]).await?;
+    // As for OU names, checked here rather than in `apply`.
+    if let Some(name) = &r.name
+        && org.policies.values().any(|p| p.id != id && p.name == *name)
+    {
+        return Err(errors::status(
+            Code::AlreadyExists,
+            "EntityAlreadyExists",
+            &format!("DuplicatePolicyException: a service control policy is named `{name}`"),
+            Some("name"),
+        ));
+    }
     let op = Op::UpdateServiceControlPolicy {
         policy_id: id.to_owned(),
         name: r.name.clone(),

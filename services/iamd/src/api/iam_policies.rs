@@ -237,6 +237,7 @@ pub async fn delete_policy_version(
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
     let version_id = required("version_id", &r.version_id)?;
+    version_number(version_id)?;
     authorize_on_policy(node, &c, "iam:DeletePolicyVersion", arn).await?;
     let op = Op::DeletePolicyVersion {
         account: c.principal.account.clone(),
@@ -288,6 +289,7 @@ pub async fn set_default_policy_version(
     let r = req.into_inner();
     let arn = policy_arn_in("policy_arn", &r.policy_arn)?;
     let version_id = required("version_id", &r.version_id)?;
+    version_number(version_id)?;
     authorize_on_policy(node, &c, "iam:SetDefaultPolicyVersion", arn).await?;
     let op = Op::SetDefaultPolicyVersion {
         account: c.principal.account.clone(),

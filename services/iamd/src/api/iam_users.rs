@@ -196,8 +196,6 @@ pub async fn list_users(
     })
 }
 
-/// The user an access-key call targets: the named one, else the caller (IAM user), else the
-/// account root (`None`).
 /// An access key id named by a call: AWS's `[\w]+` of 16 to 128 characters, checked
 /// before any lookup so that a malformed one is `InvalidArgument`, not `NoSuchEntity`.
 fn access_key_id(value: &str) -> Result<&str, Status> {
@@ -214,6 +212,8 @@ fn access_key_id(value: &str) -> Result<&str, Status> {
     }
 }
 
+/// The user an access-key call targets: the named one, else the caller (IAM user), else the
+/// account root (`None`).
 fn key_owner(c: &crate::auth::Caller, user_name: &str) -> Result<Option<String>, Status> {
     if !user_name.is_empty() {
         Ok(Some(entity_name("user_name", user_name)?.to_owned()))
