@@ -298,6 +298,12 @@ impl Organization {
         id == self.root_id || self.units.contains_key(id)
     }
 
+    /// Whether `id` is something a service control policy attaches to: the root, an OU or
+    /// an account.
+    pub fn is_target(&self, id: &str) -> bool {
+        self.is_parent(id) || self.account_parent.contains_key(id)
+    }
+
     /// Depth of an OU below the root (1 for a child of the root).
     pub fn depth(&self, id: &str) -> usize {
         let mut depth = 0;

@@ -114,25 +114,15 @@ pub fn tags(field: &str, tags: &[Tag]) -> StoreResult<()> {
     if tags.len() > quota::TAGS {
         return Err(StoreError::limit(field, "tags per resource", quota::TAGS));
     }
-    let allowed = tag_char;
     for (i, tag) in tags.iter().enumerate() {
-        let klen = tag.key.chars().count();
-        if klen == 0 || klen > 128 || !tag.key.chars().all(allowed) {
-            return Err(StoreError::invalid(
-                field,
-                format!(
-                    "tag key `{}` must be 1 to 128 letters, digits, spaces or _.:/=+-@",
-                    tag.key
-                ),
-            ));
-        }
+        tag_key(field, &tag.key)?;
         if tag.key.to_ascii_lowercase().starts_with("aws:") {
             return Err(StoreError::invalid(
                 field,
                 format!("tag key `{}` uses the reserved prefix `aws:`", tag.key),
             ));
         }
-        if tag.value.chars().count() > 256 || !tag.value.chars().all(allowed) {
+        if tag.value.chars().count() > 256 || !tag.value.chars().all(tag_char) {
             return Err(StoreError::invalid(
                 field,
                 format!(

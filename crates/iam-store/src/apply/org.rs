@@ -426,8 +426,7 @@ impl IamState {
         if !org.policies.contains_key(policy_id) {
             return Err(StoreError::no_such("policy", "policy_id", policy_id));
         }
-        let is_target = org.is_parent(target_id) || org.account_parent.contains_key(target_id);
-        if !is_target {
+        if !org.is_target(target_id) {
             return Err(StoreError::no_such("target", "target_id", target_id));
         }
         Ok(())

@@ -24,10 +24,7 @@ fn org_out(org: &Organization) -> pb::Organization {
         id: org.id.clone(),
         arn: org_arn(org),
         master_account_id: org.management_account.clone(),
-        master_account_arn: format!(
-            "arn:aws:organizations::{0}:account/{1}/{0}",
-            org.management_account, org.id
-        ),
+        master_account_arn: resource_arn(org, &org.management_account),
         master_account_email: String::new(),
         root_id: org.root_id.clone(),
     }
@@ -36,30 +33,16 @@ fn org_out(org: &Organization) -> pb::Organization {
 fn unit_out(org: &Organization, u: &OrganizationalUnit) -> pb::OrganizationalUnit {
     pb::OrganizationalUnit {
         id: u.id.clone(),
-        arn: format!(
-            "arn:aws:organizations::{}:ou/{}/{}",
-            org.management_account, org.id, u.id
-        ),
+        arn: resource_arn(org, &u.id),
         name: u.name.clone(),
         parent_id: u.parent_id.clone(),
     }
 }
 
 fn scp_out(org: &Organization, p: &ServiceControlPolicy) -> pb::ServiceControlPolicy {
-    let arn = if p.aws_managed {
-        format!(
-            "arn:aws:organizations::aws:policy/service_control_policy/{}",
-            p.id
-        )
-    } else {
-        format!(
-            "arn:aws:organizations::{}:policy/{}/service_control_policy/{}",
-            org.management_account, org.id, p.id
-        )
-    };
     pb::ServiceControlPolicy {
         id: p.id.clone(),
-        arn,
+        arn: resource_arn(org, &p.id),
         name: p.name.clone(),
         description: p.description.clone(),
         aws_managed: p.aws_managed,
@@ -245,10 +228,7 @@ fn random_account_id() -> Result<String, Status> {
 fn account_out(org: &Organization, id: &str, name: &str, created: i64) -> pb::Account {
     pb::Account {
         id: id.to_owned(),
-        arn: format!(
-            "arn:aws:organizations::{}:account/{}/{id}",
-            org.management_account, org.id
-        ),
+        arn: resource_arn(org, id),
         name: name.to_owned(),
         email: String::new(),
         status: pb::AccountStatus::Active as i32,
@@ -534,8 +514,7 @@ pub async fn list_service_control_policies(
         .filter(|t| !t.is_empty())
         .collect();
     let org = management(node, &c, action, &targets).await?;
-    let is_target = org.is_parent(&r.target_id) || org.account_parent.contains_key(&r.target_id);
-    if !r.target_id.is_empty() && !is_target {
+    if !r.target_id.is_empty() && !org.is_target(&r.target_id) {
         return Err(errors::from_store(&StoreError::field(
             ErrorCode::NoSuchEntity,
             "target_id",
