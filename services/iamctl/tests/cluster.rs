@@ -14,41 +14,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::iamctl;
 use iamd::server::Running;
 use serde_json::Value;
-
-/// What one run of iamctl left: its exit code, its output parsed as JSON (`Null` when it
-/// is not JSON) and its standard error.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    json: Value,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the built iamctl against `node` with the root credentials file, off the runtime's
-/// threads (the binary blocks until it answers).
-async fn iamctl(node: &Running, credentials: &Path, args: &[&str]) -> Run {
-    let mut command = common::iamctl_command();
-    command
-        .arg("--endpoint-url")
-        .arg(format!("http://{}", node.client_addr))
-        .arg("--credentials-file")
-        .arg(credentials)
-        .args(args);
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        json: serde_json::from_str(&stdout).unwrap_or(Value::Null),
-        stdout,
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
 
 /// Runs iamctl until it succeeds, while the cluster answers it is busy (another change, an
 /// election) for at most 30 s.

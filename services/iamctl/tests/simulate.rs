@@ -9,29 +9,8 @@
 
 mod common;
 
+use common::iamctl;
 use serde_json::Value;
-
-/// Runs iamctl with `args` against `node` as the account root; its exit code and output.
-async fn iamctl(node: &iamd::server::Running, args: &[&str]) -> (i32, Value) {
-    let mut command = common::iamctl_command();
-    command
-        .arg("--endpoint-url")
-        .arg(format!("http://{}", node.client_addr))
-        .env(
-            "IAMD_CREDENTIALS_FILE",
-            node.root_credentials.as_ref().unwrap(),
-        )
-        .args(args);
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let code = output.status.code().unwrap_or(-1);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|_| Value::String(stderr));
-    (code, json)
-}
 
 fn decisions(json: &Value) -> Vec<(String, String)> {
     json["EvaluationResults"]
@@ -55,11 +34,13 @@ async fn the_simulator_commands_take_the_aws_cli_flags() {
         .unwrap();
     let root = iamd_tests::read_credentials(node.root_credentials.as_ref().unwrap()).unwrap();
     let trader = iamd_tests::scenario::trader(&node, &root).await.unwrap();
+    let creds = node.root_credentials.clone().unwrap();
     let binance = "arn:aws:trading:eu-west-1:111111111111:venue/binance/instrument/BTC-PERP";
     let ftx = "arn:aws:trading:eu-west-1:111111111111:venue/ftx/instrument/BTC-PERP";
 
-    let (code, json) = iamctl(
+    let common::Run { code, json, .. } = iamctl(
         &node,
+        &creds,
         &[
             "iam",
             "simulate-principal-policy",
@@ -93,8 +74,9 @@ async fn the_simulator_commands_take_the_aws_cli_flags() {
     )
     .unwrap();
     let file = format!("file://{}", policy.display());
-    let (code, json) = iamctl(
+    let common::Run { code, json, .. } = iamctl(
         &node,
+        &creds,
         &[
             "iam",
             "simulate-custom-policy",
@@ -111,8 +93,9 @@ async fn the_simulator_commands_take_the_aws_cli_flags() {
     assert_eq!(got, ["allowed", "implicitDeny"], "{json}");
 
     // A malformed context entry is a usage error (252) before any call.
-    let (code, _) = iamctl(
+    let common::Run { code, .. } = iamctl(
         &node,
+        &creds,
         &[
             "iam",
             "simulate-custom-policy",
